@@ -1,0 +1,3 @@
+/** The HTTP layer: app builder and the schema pieces routes share. */
+export { buildHttpApp, type HttpDeps } from './app.js';
+export * from './schemas.js';
