@@ -45,7 +45,8 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   app.decorateRequest('rawBody', undefined);
 
   // JSON bodies are kept raw as well: the idempotency hash and signatures need the exact bytes.
-  app.removeContentTypeParser('application/json');
+  // Only JSON is accepted by default; a route that takes another type registers its own parser.
+  app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body as string;
     request.rawBody = text;
