@@ -36,7 +36,7 @@ export function money(amount: bigint, currency: Currency = 'CNY'): Money {
  */
 export function parseDecimal(text: string, currency: Currency = 'CNY'): bigint | undefined {
   const exponent = currencyExponent(currency);
-  const match = /^(-)?(\d{1,30})(?:\.(\d+))?$/.exec(text);
+  const match = /^(-)?(\d{1,40})(?:\.(\d+))?$/.exec(text);
   if (!match) return undefined;
   const [, sign, whole, fraction = ''] = match;
   if (fraction.length > exponent) return undefined;
