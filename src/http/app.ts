@@ -66,6 +66,13 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     request.log.info({ method: request.method, route: request.routeOptions.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
 
+  // Every route validates its input: one registered without a schema is a bug, caught at build time.
+  app.addHook('onRoute', (route) => {
+    const schema = route.schema as Record<string, unknown> | undefined;
+    const hasSchema = schema !== undefined && ['body', 'querystring', 'params', 'headers', 'response'].some((part) => schema[part] !== undefined);
+    if (!hasSchema) throw new Error(`route ${String(route.method)} ${route.url} has no JSON schema`);
+  });
+
   installErrorHandler(app);
   installMetrics(app, new Registry());
   await installAccessHooks(app, deps);

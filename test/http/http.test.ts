@@ -48,7 +48,7 @@ const probeRoutes: FastifyPluginAsync = async (instance) => {
     await slowGate?.wait;
     return { ok: true };
   });
-  instance.get('/admin/whoami', { config: { role: 'operator' }, schema: {} }, async (request) => ({ name: request.operator!.name }));
+  instance.get('/admin/whoami', { config: { role: 'operator' }, schema: { querystring: { type: 'object', additionalProperties: false } } }, async (request) => ({ name: request.operator!.name }));
 };
 
 async function probeCount(): Promise<number> {
@@ -240,6 +240,27 @@ describe('limits', () => {
     assert.ok(results.filter((r) => r.statusCode === 404).length <= 50);
     assert.equal(limited[0]!.json().error.code, 'RATE_LIMITED');
     assert.ok(Number(limited[0]!.headers['retry-after']) >= 1);
+  });
+});
+
+describe('schemas', () => {
+  test('a route registered without a JSON schema stops the app from building', async () => {
+    const unchecked: FastifyPluginAsync = async (instance) => {
+      instance.post('/v1/unchecked', async () => ({ ok: true }));
+    };
+    const config = loadConfig({}, { databaseUrl: platform.config.databaseUrl });
+    await assert.rejects(
+      buildHttpApp({
+        config,
+        logger: createLogger('silent'),
+        clients: new ClientService(db),
+        operators: new OperatorService(db),
+        idempotency: new IdempotencyStore(db, 30_000),
+        readiness: async () => ({}),
+        routes: [unchecked],
+      }).then((built) => built.ready()),
+      /has no JSON schema/,
+    );
   });
 });
 
