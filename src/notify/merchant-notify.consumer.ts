@@ -1,0 +1,50 @@
+/**
+ * Turns client-visible events (trade, refund, recharge, withdrawal, transfer) into merchant
+ * notifications: the object's notify_url, else the client's default URL; none, no notification.
+ * The body `{id, type, created_at, data}` is fixed here, with the event's id, for every try.
+ */
+import type { Transaction } from 'kysely';
+import type { Client, ClientService } from '../access/index.js';
+import { asClientObjectPayload, type BusEvent, type ConsumerSpec } from '../events/index.js';
+import type { Logger } from '../platform/index.js';
+import { enqueueDelivery } from './delivery.repository.js';
+import type { NotifyDB } from './notify.table.js';
+
+export const merchantTopics = ['trade.*', 'refund.*', 'recharge.*', 'withdrawal.*', 'transfer.*'] as const;
+
+/** http(s) only, no credentials in the URL; anything else is not notified (and logged). */
+export function usableNotifyUrl(raw: string | null | undefined): string | undefined {
+  if (!raw || raw.length > 2_048) return undefined;
+  try {
+    const url = new URL(raw);
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password) return undefined;
+    return url.toString();
+  } catch {
+    return undefined;
+  }
+}
+
+export function merchantNotifyConsumer(clients: ClientService, logger: Logger): ConsumerSpec<Client | undefined> {
+  return {
+    name: 'notify-merchant',
+    topics: merchantTopics,
+    subsystem: 'notify',
+    async load(event: BusEvent) {
+      const payload = asClientObjectPayload(event.payload);
+      return payload ? clients.get(payload.client_id) : undefined;
+    },
+    async handle(event: BusEvent, trx: Transaction<NotifyDB>, client: Client | undefined) {
+      const payload = asClientObjectPayload(event.payload);
+      if (!payload) return; // not a client-visible event
+      if (!client) return logger.warn({ eventId: event.id, clientId: payload.client_id }, 'notification for an unknown client dropped');
+      const raw = payload.notify_url ?? client.notifyUrl;
+      const url = usableNotifyUrl(raw);
+      if (!url) {
+        if (raw) logger.warn({ eventId: event.id, clientId: client.id }, 'notify URL is not http(s); notification dropped');
+        return;
+      }
+      const body = JSON.stringify({ id: event.id, type: event.type, created_at: event.occurredAt, data: payload.object });
+      await enqueueDelivery(trx, { kind: 'merchant', clientId: client.id, eventId: event.id, eventType: event.type, url, body });
+    },
+  };
+}
