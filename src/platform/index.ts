@@ -4,7 +4,7 @@ export { newId, isId } from './id.js';
 export { systemClock, ManualClock, type Clock } from './clock.js';
 export { systemContext, withContext, type PlatformContext } from './context.js';
 export { AppError, errorBody, errorCodes, type ErrorCode } from './errors.js';
-export { loadConfig, ConfigError, subsystems, type Config, type Subsystem } from './config.js';
+export { loadConfig, ConfigError, subsystems, type Config, type Subsystem, type BankEndpoints, type ChannelTuning, type AlipayTuning, type TradeTuning, type FundsTuning } from './config.js';
 export { createLogger, redactPaths, type Logger } from './logger.js';
 export { Databases, type DatabaseUrls } from './db/databases.js';
 export { createPool, createKysely, ensureDatabase, withDatabaseName, pgTypes, type Transaction } from './db/database.js';

@@ -29,7 +29,14 @@ async function stop(s: Spawned): Promise<number | null> {
 
 test('start, use the CLI beside the running server, restart, and the data is still there', { timeout: 180_000 }, async () => {
   const port = await freePort();
-  const env = childEnv({ PAYCORE_DATA_DIR: dataDir, PORT: String(port), PAYCORE_PG_PORT: String(await freePort()) });
+  // Every port free, so this test never meets another run's server, cluster or simulated bank.
+  const env = childEnv({
+    PAYCORE_DATA_DIR: dataDir,
+    PORT: String(port),
+    PAYCORE_PG_PORT: String(await freePort()),
+    PAYCORE_BANK_ALPHA_URL: `http://127.0.0.1:${await freePort()}`,
+    PAYCORE_BANK_BETA_URL: `http://127.0.0.1:${await freePort()}`,
+  });
   const began = Date.now();
   server = spawnPaycore(['start'], env);
   const [, demoKey] = await server.waitFor(/demo client API key \(shown once\): (pk_\S+)/, 120_000);
