@@ -4,74 +4,32 @@
  * BENCH_DATABASE_URL. Phases are bounded in time (BENCH_PHASE_S, default 15 s). The last line
  * printed is one JSON object with the figures.
  */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import pg from 'pg';
 import { createKysely, createLogger, createPool, ensureDatabase, startEmbedded, withDatabaseName, type Kysely } from '../src/platform/index.js';
 import { migrateSubsystem } from '../src/platform/db/migrator.js';
 import { createLedger, type Ledger, type LedgerDB } from '../src/ledger/index.js';
+import { freePort, percentile, runPgbench } from './support/pgbench.js';
 
-const run = promisify(execFile);
 const phaseMs = Number(process.env.BENCH_PHASE_S ?? 15) * 1000;
 const callers = Number(process.env.BENCH_CALLERS ?? 16); // 16 is the benchmark; others only for experiments
 const accountCount = 100_000;
 const openingBalance = 1_000_000_000n;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function findPgbench(): string {
-  const root = '/usr/lib/postgresql';
-  const versions = fs.existsSync(root) ? fs.readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
-  for (const version of versions) {
-    const candidate = path.join(root, version, 'bin', 'pgbench');
-    if (fs.existsSync(candidate)) return candidate;
-  }
-  return 'pgbench';
-}
-
 async function pgbenchTps(url: string): Promise<number> {
-  const parsed = new URL(url);
-  const env = {
-    ...process.env,
-    PGHOST: parsed.hostname,
-    PGPORT: parsed.port || '5432',
-    PGUSER: decodeURIComponent(parsed.username),
-    PGPASSWORD: decodeURIComponent(parsed.password),
-    PGDATABASE: decodeURIComponent(parsed.pathname.slice(1)),
-  };
-  const pgbench = findPgbench();
-  await run(pgbench, ['-i', '-s', '10', '-q'], { env, maxBuffer: 1 << 24 });
-  const seconds = Math.max(1, Math.round(Number(process.env.BENCH_PGBENCH_S ?? 20)));
-  await run(pgbench, ['-n', '-c', '1', '-t', '1'], { env }); // warm the connection path
-  const database = decodeURIComponent(parsed.pathname.slice(1));
+  const database = decodeURIComponent(new URL(url).pathname.slice(1));
   const cpuBefore = clusterCpuMs(postmasterPid);
   const backendsBefore = databaseCpuMs(postmasterPid, database);
-  const { stdout } = await run(pgbench, ['-c', '8', '-j', '2', '-T', String(seconds), '-n'], { env, maxBuffer: 1 << 24 });
+  const result = await runPgbench(url, Number(process.env.BENCH_PGBENCH_S ?? 20));
   const cpuAfter = clusterCpuMs(postmasterPid);
   const backendsAfter = databaseCpuMs(postmasterPid, database);
-  const match = /tps = ([\d.]+)/.exec(stdout);
-  const transactions = /number of transactions actually processed: (\d+)/.exec(stdout);
-  if (!match) throw new Error(`pgbench printed no tps:\n${stdout}`);
-  if (cpuBefore !== undefined && cpuAfter !== undefined && transactions) {
-    const per = (ms: number): string => ((ms * 1000) / Number(transactions[1])).toFixed(0);
+  if (cpuBefore !== undefined && cpuAfter !== undefined) {
+    const per = (ms: number): string => ((ms * 1000) / result.transactions).toFixed(0);
     process.stdout.write(`# pgbench: postgres CPU per transaction ${per(cpuAfter - cpuBefore)} us (its backends ${per(backendsAfter! - backendsBefore!)} us)\n`);
   }
-  // Its dead rows vacuumed now, so that autovacuum does not work through them during the ledger's phases.
-  await run(findPgbench().replace(/pgbench$/, 'vacuumdb'), ['--quiet'], { env }).catch(() => undefined);
-  return Number(match[1]);
+  return result.tps;
 }
 
 /** 100,000 member accounts funded from one bank account by one opening voucher; a hot merchant of each kind. */
@@ -214,11 +172,6 @@ async function phase(name: string, ledger: Ledger, voucher: (caller: number, n: 
       `${ledger.engineStats().retries - statsBefore.retries} retried batches\n`,
   );
   return { perSecond, latenciesMs, refused };
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 async function main(): Promise<void> {

@@ -9,5 +9,6 @@ export { RefundService, type RefundInput } from './refund.service.js';
 export { FundsService, nextSettlement } from './funds.service.js';
 export { ExceptionRefunds } from './exception-refund.service.js';
 export { channelPort } from './channel-port.adapter.js';
+export { payBody } from './trade.routes.js';
 export { tradeJson, refundJson, rechargeJson, withdrawalJson, transferJson, orderJson, transitions } from './trade.js';
 export type { TradeDB, TradeRow, TradeKind } from './trade.table.js';

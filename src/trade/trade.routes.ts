@@ -50,7 +50,8 @@ const method = (tool: string, idField?: string) =>
     properties: { tool: { const: tool }, ...(idField ? { [idField]: idSchema } : {}) },
   }) as const;
 
-const payBody = {
+/** The body of a pay request; the cashier page's pay endpoint takes the same. */
+export const payBody = {
   type: 'object',
   required: ['methods'],
   additionalProperties: false,

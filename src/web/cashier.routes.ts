@@ -8,7 +8,7 @@ import { idParamsSchema } from '../http/index.js';
 import { methodsWellFormed, type MethodInput } from '../payment/index.js';
 import type { MemberService } from '../member/index.js';
 import { AppError, toSafeInteger, type Clock, type ErrorCode } from '../platform/index.js';
-import type { TradeRow, TradeService } from '../trade/index.js';
+import { payBody, type TradeRow, type TradeService } from '../trade/index.js';
 import { issueCashierToken, verifyCashierToken, type CashierGrant } from './cashier-link.js';
 import type { CashierService, CashierView } from './cashier.service.js';
 
@@ -24,18 +24,6 @@ export interface CashierRouteDeps {
 const returnUrlSchema = { type: 'string', minLength: 8, maxLength: 2048, pattern: '^https?://[^\\s]+$' } as const;
 const linkBody = { type: ['object', 'null'], additionalProperties: false, properties: { return_url: returnUrlSchema } } as const;
 const cashierHeaders = { type: 'object', required: ['authorization'], properties: { authorization: { type: 'string', pattern: '^Cashier [A-Za-z0-9_.-]{1,4096}$' } } } as const;
-const method = (tool: string, idField?: string) =>
-  ({ type: 'object', required: idField ? ['tool', idField] : ['tool'], additionalProperties: false, properties: { tool: { const: tool }, ...(idField ? { [idField]: { type: 'string', minLength: 1, maxLength: 64 } } : {}) } }) as const;
-const payBody = {
-  type: 'object',
-  required: ['methods'],
-  additionalProperties: false,
-  properties: {
-    methods: { type: 'array', minItems: 1, maxItems: 6, items: { oneOf: [method('balance'), method('card', 'card_id'), method('coupon', 'coupon_id'), method('red_packet', 'red_packet_id')] } },
-    payment_password: { type: 'string', minLength: 1, maxLength: 64 },
-  },
-} as const;
-
 const bindCardBody = {
   type: 'object',
   required: ['card_no', 'holder_name', 'phone'],
