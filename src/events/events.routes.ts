@@ -1,6 +1,6 @@
 /** Operator endpoints of the events subsystem: the dead-letter list and replay. */
 import type { FastifyPluginAsync } from 'fastify';
-import { idParamsSchema, idSchema } from '../http/index.js';
+import { idParamsSchema, listQuerySchema } from '../http/index.js';
 import { AppError } from '../platform/index.js';
 import type { DeadLetter } from './dead-letter.repository.js';
 import type { Events } from './events.service.js';
@@ -24,8 +24,7 @@ const listQuery = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    limit: { type: 'string', pattern: '^(100|[1-9][0-9]?)$' },
-    starting_after: idSchema,
+    ...listQuerySchema.properties,
     status: { type: 'string', enum: ['parked', 'replaying', 'replayed'] },
     consumer: { type: 'string', minLength: 1, maxLength: 64 },
   },

@@ -1,6 +1,6 @@
 /** Operator endpoints of the funds side: reconciliation runs, the discrepancy queue, reports, day close. */
 import type { FastifyPluginAsync } from 'fastify';
-import { idParamsSchema } from '../http/index.js';
+import { idParamsSchema, limitSchema } from '../http/index.js';
 import { AppError } from '../platform/index.js';
 import type { TrialBalance } from './accounting.service.js';
 import type { Funds } from './funds.service.js';
@@ -36,7 +36,7 @@ export function trialBalanceJson(tb: TrialBalance): Record<string, unknown> {
 
 const date = { type: 'string', pattern: '^\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])$' } as const;
 const bank = { type: 'string', pattern: '^[a-z][a-z0-9_-]{0,31}$' } as const;
-const limit = { type: 'string', pattern: '^(100|[1-9][0-9]?)$' } as const;
+const limit = limitSchema;
 const dateQuery = { type: 'object', required: ['date'], additionalProperties: false, properties: { date } } as const;
 
 function operatorName(request: { operator?: { name: string } }): string {

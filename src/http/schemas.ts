@@ -12,11 +12,14 @@ export const idParamsSchema = {
 } as const;
 
 /** `?limit=` (≤ 100) and `?starting_after=`; query strings are strings, converted by the route. */
+/** `?limit=` alone: 1 to 100, as a query-string string. */
+export const limitSchema = { type: 'string', pattern: '^(100|[1-9][0-9]?)$' } as const;
+
 export const listQuerySchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    limit: { type: 'string', pattern: '^(100|[1-9][0-9]?)$' },
+    limit: limitSchema,
     starting_after: idSchema,
   },
 } as const;

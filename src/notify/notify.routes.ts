@@ -1,6 +1,6 @@
 /** Operator endpoints of notifications: list, one with its tries, and resend. */
 import type { FastifyPluginAsync } from 'fastify';
-import { idParamsSchema, idSchema } from '../http/index.js';
+import { idParamsSchema, idSchema, listQuerySchema } from '../http/index.js';
 import { AppError } from '../platform/index.js';
 import type { NotifyService } from './notify.service.js';
 import type { AttemptRow, DeliveryRow } from './notify.table.js';
@@ -32,8 +32,7 @@ const listQuery = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    limit: { type: 'string', pattern: '^(100|[1-9][0-9]?)$' },
-    starting_after: idSchema,
+    ...listQuerySchema.properties,
     status: { type: 'string', enum: ['pending', 'delivered', 'failed'] },
     client_id: idSchema,
     event_id: idSchema,
