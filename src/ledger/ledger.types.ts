@@ -54,7 +54,11 @@ export interface PostFromHoldInput {
   readonly source: string;
   readonly reference: string;
   readonly currency: string;
-  /** Where the money goes; the amounts sum to what is taken from the hold. */
+  /**
+   * Where the money goes; the amounts sum to what is taken from the hold (more than 0). Lines may
+   * be debits of other accounts, checked against their floors like any voucher's: one voucher
+   * then moves the hold's money and theirs together.
+   */
   readonly to: readonly EntryInput[];
   /** True (default): the rest of the hold is released; false: it stays held. */
   readonly complete?: boolean;

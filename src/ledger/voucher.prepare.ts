@@ -71,8 +71,10 @@ export function prepareFromHold(input: PostFromHoldInput): Prepared {
   }
   const checked = checkEntries(input.to);
   if (!checked.ok) return checked;
+  // `to` may hold debits of other accounts too (a coupon's issuer paying part of a trade with
+  // the buyer's hold): what the hold gives is what `to` sums to, and it must be positive.
   const amount = input.to.reduce((sum, e) => sum + e.amount, 0n);
-  if (amount <= 0n || input.to.some((e) => e.amount < 0n)) return { ok: false, error: 'invalid_voucher' };
+  if (amount <= 0n) return { ok: false, error: 'invalid_voucher' };
   const complete = input.complete ?? true;
   const to = input.to.map((e) => ({ accountId: e.accountId, amount: e.amount }));
   const memo = input.memo ?? null;

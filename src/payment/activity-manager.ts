@@ -272,13 +272,13 @@ export class ActivityManager {
     assert.equal(row.status, 'confirming', `confirm of an activity in ${row.status}`);
     const { plan } = view;
     if (plan.hold) {
-      const to = await this.resolve(plan.fromHold, plan.currency, row.channel_bank);
+      // One voucher: the hold's money and the plan's other lines (coupons, a card) move together.
+      const to = await this.resolve([...plan.fromHold, ...plan.post], plan.currency, row.channel_bank);
       expectPosted(
         await this.deps.ledger.postFromHold({ hold: { source: holdSource, reference: id }, source: holdSource, reference: `${id}:hold`, currency: plan.currency, to, memo: plan.memo }),
         id,
       );
-    }
-    if (plan.post.length > 0) {
+    } else if (plan.post.length > 0) {
       const entries = await this.resolve(plan.post, plan.currency, row.channel_bank);
       expectPosted(await this.deps.ledger.post({ source: holdSource, reference: `${id}:post`, currency: plan.currency, entries, memo: plan.memo }), id);
     }

@@ -168,6 +168,32 @@ test('holds: freeze, partial and complete post, release, expiry, idempotent thro
   await assertBalanced();
 });
 
+test('post from a hold with other debits: one voucher, their floors checked, all or nothing', async () => {
+  const buyer = await funded(1_000n);
+  const issuer = await funded(50n); // a coupon issuer's account, with a floor of 0
+  const seller = await open(ledger, { type: 'merchant', currency: 'CNY' });
+  const hold = { source: 'payment', reference: 'PX1' };
+  assert.ok((await ledger.freeze({ ...hold, accountId: buyer, currency: 'CNY', amount: 300n })).ok);
+  // The issuer cannot give 60: nothing moves, the hold stays whole.
+  const short = await ledger.postFromHold({ hold, source: 'payment', reference: 'PX1:short', currency: 'CNY', to: [{ accountId: issuer, amount: -60n }, { accountId: seller, amount: 360n }] });
+  assert.deepEqual(short, { ok: false, error: 'insufficient_funds', accountId: issuer });
+  assert.equal((await ledger.getHold(hold))!.remaining, 300n);
+  // The lines must leave something to take from the hold.
+  assert.deepEqual(
+    await ledger.postFromHold({ hold, source: 'payment', reference: 'PX1:nothing', currency: 'CNY', to: [{ accountId: issuer, amount: -50n }, { accountId: seller, amount: 50n }] }),
+    { ok: false, error: 'invalid_voucher' },
+  );
+  const posted = await ledger.postFromHold({ hold, source: 'payment', reference: 'PX1:capture', currency: 'CNY', to: [{ accountId: issuer, amount: -50n }, { accountId: seller, amount: 350n }] });
+  assert.ok(posted.ok && !posted.replayed);
+  const voucher = await ledger.getVoucher(posted.voucherId);
+  assert.equal(voucher!.entries.length, 3);
+  assert.deepEqual(await ledger.balance(buyer), { posted: 700n, frozen: 0n, available: 700n, currency: 'CNY' });
+  assert.equal((await ledger.balance(issuer))!.posted, 0n);
+  assert.equal((await ledger.balance(seller))!.posted, 350n);
+  assert.equal((await ledger.getHold(hold))!.status, 'posted');
+  await assertBalanced();
+});
+
 test('TCC fence: a release before its freeze leaves a tombstone that refuses the late freeze', async () => {
   const payer = await funded(100n);
   const key = { source: 'trade', reference: 'TCC-1' };

@@ -44,7 +44,7 @@ async function setup(funds: bigint) {
   return { buyer, seller };
 }
 
-test('balance + coupon, two-phase: try (freeze + reserve), confirm (the hold posted, the coupon voucher, the coupon used)', async () => {
+test('balance + coupon, two-phase: try (freeze + reserve), confirm (one voucher moves the hold and the coupon's money, the coupon used)', async () => {
   const { buyer, seller } = await setup(10_000n);
   const couponId = await coupon(buyer.id, 300);
   const issued = await h.platform.runtime.marketing.issuedAccountId();
@@ -72,6 +72,13 @@ test('balance + coupon, two-phase: try (freeze + reserve), confirm (the hold pos
       ['balance', '700'],
     ],
   );
+  // Confirm moved the hold and the coupon's money in one voucher: buyer 700 and issuer 300 to the seller.
+  const activityId = order!.id; // a payment order's activity has its id
+  const vouchers = await sql<{ reference: string; lines: string }>`
+    select v.reference, string_agg(e.amount::text, ',' order by e.amount) as lines
+    from ledger.voucher v join ledger.entry e on e.voucher_id = v.id
+    where v.reference like ${`${activityId}%`} group by v.reference`.execute(h.platform.databases.get('ledger'));
+  assert.deepEqual(vouchers.rows, [{ reference: `${activityId}:hold`, lines: '-700,-300,1000' }]);
   // The coupon is spent: a second trade cannot use it.
   const next = await h.trade({ type: 'instant', buyer_id: buyer.id, seller_id: seller.id, amount: 1_000 });
   const reuse = await h.api('POST', `/v1/trades/${next.id}/pay`, { methods: [{ tool: 'coupon', coupon_id: couponId }, { tool: 'balance' }] });
