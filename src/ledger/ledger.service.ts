@@ -109,6 +109,7 @@ class Operations implements LedgerOperations {
   constructor(
     private readonly exec: Executor,
     private readonly submit: Submit,
+    private readonly today: () => string,
   ) {}
 
   async post(voucher: VoucherInput): Promise<PostResult> {
@@ -158,6 +159,7 @@ class Operations implements LedgerOperations {
       currency: input.currency,
       amount: input.amount,
       expiresAt: input.expiresAt ?? null,
+      accountingDate: this.today(),
     };
     const result = await freezeHold(this.exec, call);
     switch (result.status) {
@@ -217,7 +219,7 @@ export class Ledger implements LedgerOperations {
       spreadMin: this.options.spreadMin,
       retryMax: 8,
     });
-    this.ops = new Operations(retrying(this.exec), (posting) => this.engine.submit(posting));
+    this.ops = new Operations(retrying(this.exec), (posting) => this.engine.submit(posting), () => accountingDate(deps.clock));
   }
 
   post(voucher: VoucherInput): Promise<PostResult> {
@@ -248,7 +250,7 @@ export class Ledger implements LedgerOperations {
       if (outcome!.status === 'retry_wide') [outcome] = await postBatch(exec, [posting], [true], accountingDate(clock), 0);
       return outcome!;
     };
-    return new Operations(exec, direct);
+    return new Operations(exec, direct, () => accountingDate(clock));
   }
 
   async openAccount(input: OpenAccountInput): Promise<OpenAccountResult> {

@@ -130,12 +130,14 @@ export interface FreezeCall {
   readonly currency: string;
   readonly amount: bigint;
   readonly expiresAt: Date | null;
+  /** The date of a rebalancing voucher, should a sub-accounts account need one. */
+  readonly accountingDate: string;
 }
 
 export type FreezeStatus = 'ok' | 'replayed' | 'duplicate_conflict' | 'hold_cancelled' | 'unknown_account' | 'currency_mismatch' | 'insufficient_funds';
 
 export async function freezeHold(exec: Executor, call: FreezeCall): Promise<{ status: FreezeStatus; holdId: string | null }> {
-  const rows = await exec('select status, hold_id from ledger.freeze($1::uuid, $2, $3, $4, $5::uuid, $6, $7::bigint, $8::timestamptz)', [
+  const rows = await exec('select status, hold_id from ledger.freeze($1::uuid, $2, $3, $4, $5::uuid, $6, $7::bigint, $8::timestamptz, $9::date)', [
     call.holdId,
     call.source,
     call.reference,
@@ -144,6 +146,7 @@ export async function freezeHold(exec: Executor, call: FreezeCall): Promise<{ st
     call.currency,
     call.amount.toString(),
     call.expiresAt,
+    call.accountingDate,
   ]);
   const row = rows[0];
   assert(row, 'ledger.freeze answers');

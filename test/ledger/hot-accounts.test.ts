@@ -1,5 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { sql } from 'kysely';
 import type { Ledger } from '../../src/ledger/index.js';
 import { open, startLedger, type LedgerFixture } from './ledger-support.js';
 
@@ -110,6 +111,28 @@ test('sub-accounts: writes spread over slots; concurrent debits against the floo
     error: 'insufficient_funds',
     accountId: merchant,
   });
+  await assertBalanced();
+});
+
+test('sub-accounts: a hold larger than any slot rebalances the slots first; more than the account has is refused', async () => {
+  const merchant = await open(ledger, { type: 'merchant', currency: 'CNY', hot: 'sub_accounts', subCount: 4 });
+  const from = await payers(4, 500n);
+  for (const [i, payer] of from.entries()) {
+    assert.ok((await ledger.post({ source: 'sale', reference: `rb-in-${merchant}-${i}`, currency: 'CNY', entries: [{ accountId: payer, amount: -100n }, { accountId: merchant, amount: 100n }] })).ok);
+  }
+  const slots = async (): Promise<bigint[]> =>
+    (await sql<{ posted: string }>`select posted::text from ledger.sub_account where account_id = ${merchant} order by slot`.execute(fixture.db)).rows.map((r) => BigInt(r.posted));
+  assert.ok(Math.max(...(await slots()).map(Number)) < 350, 'the money is spread so that no slot holds 350');
+  assert.deepEqual(await ledger.freeze({ source: 'refund', reference: `rb-big-${merchant}`, accountId: merchant, currency: 'CNY', amount: 401n }), { ok: false, error: 'insufficient_funds' });
+  const hold = { source: 'refund', reference: `rb-${merchant}` };
+  const frozen = await ledger.freeze({ ...hold, accountId: merchant, currency: 'CNY', amount: 350n });
+  assert.ok(frozen.ok && !frozen.replayed);
+  assert.deepEqual(await ledger.freeze({ ...hold, accountId: merchant, currency: 'CNY', amount: 350n }), { ok: true, holdId: frozen.holdId, replayed: true });
+  assert.deepEqual(await ledger.balance(merchant), { posted: 400n, frozen: 350n, available: 50n, currency: 'CNY' });
+  assert.equal((await slots()).reduce((a, b) => a + b, 0n), 400n);
+  const sink = await open(ledger, { type: 'internal', currency: 'CNY' });
+  assert.ok((await ledger.postFromHold({ hold, source: 'refund', reference: `rb-post-${merchant}`, currency: 'CNY', to: [{ accountId: sink, amount: 350n }] })).ok);
+  assert.deepEqual(await ledger.balance(merchant), { posted: 50n, frozen: 0n, available: 50n, currency: 'CNY' });
   await assertBalanced();
 });
 
