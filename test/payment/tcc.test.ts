@@ -44,7 +44,7 @@ async function setup(funds: bigint) {
   return { buyer, seller };
 }
 
-test('balance + coupon, two-phase: try (freeze + reserve), confirm (one voucher moves the hold and the coupon's money, the coupon used)', async () => {
+test('balance + coupon, two-phase: try (freeze + reserve), confirm (one voucher moves the hold and the coupon money, the coupon used)', async () => {
   const { buyer, seller } = await setup(10_000n);
   const couponId = await coupon(buyer.id, 300);
   const issued = await h.platform.runtime.marketing.issuedAccountId();
