@@ -109,6 +109,8 @@ export interface TradeTuning {
   readonly timeoutDefaultSeconds: number;
   /** An escrow trade the buyer does not confirm is confirmed after this long. */
   readonly escrowAutoConfirmMs: number;
+  /** A paid instant trade can be refunded for this long after payment; then the trade-jobs worker moves it to finished. */
+  readonly instantRefundWindowMs: number;
   /** T+1 withdrawals are paid out at this time (UTC, HH:MM) of the next day. */
   readonly settlementTimeUtc: string;
   /** How often the trade jobs (timeouts, escrow, exception refunds) and the TCC recovery run. */
@@ -311,6 +313,7 @@ function loadTradeTuning(env: Env): TradeTuning {
   return {
     timeoutDefaultSeconds: integer(env, 'PAYCORE_TRADE_TIMEOUT_SECONDS', 900, 1, 15 * 86_400),
     escrowAutoConfirmMs: integer(env, 'PAYCORE_ESCROW_AUTO_CONFIRM_MS', 10 * 86_400_000, 1_000, 90 * 86_400_000),
+    instantRefundWindowMs: integer(env, 'PAYCORE_INSTANT_REFUND_WINDOW_MS', 90 * 86_400_000, 1_000, 3_650 * 86_400_000),
     settlementTimeUtc: settlement,
     workerIntervalMs: integer(env, 'PAYCORE_TRADE_WORKER_INTERVAL_MS', 1_000, 10, 60_000),
     tryTimeoutMs: integer(env, 'PAYCORE_TCC_TRY_TIMEOUT_MS', 30_000, 100, 3_600_000),
@@ -324,6 +327,11 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   for (const name of subsystems) {
     const value = url(env, `${name.toUpperCase()}_DATABASE_URL`);
     if (value) subsystemDatabaseUrls[name] = value;
+  }
+  // A trade's status and its payment order change in one local transaction (see the trade core).
+  const databaseOf = (name: Subsystem): string => subsystemDatabaseUrls[name] ?? env.DATABASE_URL ?? '(the main database)';
+  if (databaseOf('trade') !== databaseOf('payment')) {
+    throw new ConfigError('TRADE_DATABASE_URL and PAYMENT_DATABASE_URL must name the same database (trade and payment share one)');
   }
   const sandbox = (env.PAYCORE_SANDBOX ?? 'on').toLowerCase();
   if (sandbox !== 'on' && sandbox !== 'off') throw new ConfigError('PAYCORE_SANDBOX must be on or off');

@@ -60,6 +60,9 @@ test('config is validated once, naming the bad variable', () => {
   assert.equal(loadConfig({ PORT: '9000', LEDGER_DATABASE_URL: 'postgres://x@h/db' }).subsystemDatabaseUrls.ledger, 'postgres://x@h/db');
   assert.throws(() => loadConfig({ PORT: 'eighty' }), (e: unknown) => e instanceof ConfigError && /PORT/.test(e.message));
   assert.throws(() => loadConfig({ PORT: '70000' }), ConfigError);
+  // Trade and payment share one database: a split between them is a config error, not a crash at start.
+  assert.throws(() => loadConfig({ TRADE_DATABASE_URL: 'postgres://x@h/trade' }), (e: unknown) => e instanceof ConfigError && /PAYMENT_DATABASE_URL/.test(e.message));
+  assert.equal(loadConfig({ TRADE_DATABASE_URL: 'postgres://x@h/tp', PAYMENT_DATABASE_URL: 'postgres://x@h/tp' }).subsystemDatabaseUrls.trade, 'postgres://x@h/tp');
   assert.throws(() => loadConfig({ DATABASE_URL: 'mysql://x' }), /DATABASE_URL/);
   assert.throws(() => loadConfig({ PAYCORE_SANDBOX: 'maybe' }), /PAYCORE_SANDBOX/);
   assert.throws(() => loadConfig({ PAYCORE_BUS: 'kafka://x' }), /PAYCORE_BUS/);
