@@ -4,6 +4,7 @@
  * notifyBatchMax per process; a slow receiver holds one slot, not the loop.
  */
 import { intervalWorker, type Config, type Logger, type Worker } from '../platform/index.js';
+import { refusedDestination } from './address-guard.js';
 import type { DeliveryKind } from './delivery-kind.js';
 import type { DeliveryRepository, TryOutcome } from './delivery.repository.js';
 import type { DeliveryRow } from './notify.table.js';
@@ -35,7 +36,12 @@ async function readLimited(response: Response, max: number): Promise<string> {
   return Buffer.concat(chunks).subarray(0, max).toString('utf8');
 }
 
-export async function tryOnce(kind: DeliveryKind, row: DeliveryRow, now: Date): Promise<TryOutcome> {
+/** One try; unless `allowPrivate`, a destination on a private or reserved address is refused unasked. */
+export async function tryOnce(kind: DeliveryKind, row: DeliveryRow, now: Date, allowPrivate = false): Promise<TryOutcome> {
+  if (!allowPrivate) {
+    const refused = await refusedDestination(row.url);
+    if (refused) return { ok: false, error: refused };
+  }
   try {
     const prepared = await kind.prepare({ clientId: row.client_id, body: row.body }, now);
     const response = await fetch(row.url, {
@@ -91,7 +97,7 @@ export class DeliveryWorker implements Worker {
   private async deliver(row: DeliveryRow): Promise<void> {
     const kind = this.deps.kinds.get(row.kind)!;
     const startedAt = new Date();
-    const outcome = await tryOnce(kind, row, startedAt);
+    const outcome = await tryOnce(kind, row, startedAt, this.deps.config.notifyPrivateAddresses);
     try {
       const status = await this.deps.repository.finish(row, outcome, kind.scheduleMs, startedAt);
       const log = { delivery: row.id, eventId: row.event_id, attempt: row.attempts, status, ...(outcome.ok ? {} : { error: outcome.error }) };

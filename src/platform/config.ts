@@ -57,6 +57,8 @@ export interface Config {
   readonly notifyConcurrencyPerClient: number;
   readonly notifyBatchMax: number;
   readonly notifyIntervalMs: number;
+  /** Whether notifications may go to loopback, private or reserved addresses (src/notify/address-guard.ts). */
+  readonly notifyPrivateAddresses: boolean;
   /** Members (src/member): wrong payment passwords before a lock, and how long the lock lasts. */
   readonly memberPasswordTriesMax: number;
   readonly memberPasswordLockMs: number;
@@ -376,6 +378,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     notifyConcurrencyPerClient: integer(env, 'PAYCORE_NOTIFY_CONCURRENCY_PER_CLIENT', 4, 1, 1_000),
     notifyBatchMax: integer(env, 'PAYCORE_NOTIFY_BATCH_MAX', 32, 1, 1_000),
     notifyIntervalMs: integer(env, 'PAYCORE_NOTIFY_INTERVAL_MS', 500, 10, 60_000),
+    notifyPrivateAddresses: onOff(env, 'PAYCORE_NOTIFY_PRIVATE_ADDRESSES', sandbox === 'on' ? 'on' : 'off'),
     memberPasswordTriesMax: integer(env, 'PAYCORE_MEMBER_PASSWORD_TRIES_MAX', 5, 1, 100),
     memberPasswordLockMs: integer(env, 'PAYCORE_MEMBER_PASSWORD_LOCK_MS', 30 * 60_000, 1_000, 7 * 86_400_000),
     memberPaymentCodeTtlMs: integer(env, 'PAYCORE_MEMBER_PAYMENT_CODE_TTL_MS', 60_000, 1_000, 3_600_000),
