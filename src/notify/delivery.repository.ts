@@ -60,6 +60,30 @@ export async function enqueueDelivery(trx: Transaction<NotifyDB> | Kysely<Notify
 export class DeliveryRepository {
   constructor(private readonly db: Kysely<NotifyDB>) {}
 
+  /**
+   * Deletes up to `limit` finished deliveries (delivered, or failed for good) created before
+   * `before`, with their attempts; true when there may be more. Pending ones are never touched.
+   */
+  async purgeFinished(before: Date, limit: number): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const victims = await trx
+        .selectFrom('notify.delivery')
+        .select('id')
+        .where('status', '<>', 'pending')
+        .where('created_at', '<', before)
+        .orderBy('created_at')
+        .limit(limit)
+        .forUpdate()
+        .skipLocked()
+        .execute();
+      if (victims.length === 0) return false;
+      const ids = victims.map((v) => v.id);
+      await trx.deleteFrom('notify.attempt').where('delivery_id', 'in', ids).execute();
+      await trx.deleteFrom('notify.delivery').where('id', 'in', ids).execute();
+      return victims.length === limit;
+    });
+  }
+
   /** Leases up to `capacity` due deliveries of the given kinds, at most `perClient` in flight per client. */
   async claim(kinds: readonly string[], capacity: number, perClient: number, leaseMs: number): Promise<DeliveryRow[]> {
     if (capacity <= 0 || kinds.length === 0) return [];

@@ -2,7 +2,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { ClientService } from '../access/index.js';
 import type { ConsumerSpec } from '../events/index.js';
-import type { Config, Databases, Logger, Worker } from '../platform/index.js';
+import { intervalWorker, type Config, type Databases, type Logger, type Worker } from '../platform/index.js';
 import { merchantKind, type DeliveryKind } from './delivery-kind.js';
 import { DeliveryRepository, enqueueDelivery, type NewDelivery } from './delivery.repository.js';
 import { DeliveryWorker } from './delivery.worker.js';
@@ -16,6 +16,10 @@ export interface NotifyDeps {
   readonly clients: ClientService;
 }
 
+/** Finished deliveries removed per purge step, and how often an idle purge looks. */
+const purgeBatchMax = 1_000;
+const purgeIntervalMs = 60_000;
+
 export class NotifyService {
   readonly repository: DeliveryRepository;
   /** Register with `events.consume(...)`: turns client-visible events into merchant notifications. */
@@ -28,7 +32,20 @@ export class NotifyService {
     this.repository = new DeliveryRepository(deps.databases.get<NotifyDB>('notify'));
     this.registerKind(merchantKind(deps.clients, { scheduleMs: deps.config.notifyScheduleMs, timeoutMs: deps.config.notifyTimeoutMs }));
     this.merchantConsumer = merchantNotifyConsumer(deps.clients, logger);
-    this.worker = new DeliveryWorker({ repository: this.repository, kinds: this.kinds, config: deps.config, logger });
+    const delivery = new DeliveryWorker({ repository: this.repository, kinds: this.kinds, config: deps.config, logger });
+    const purge = intervalWorker('notify:purge', purgeIntervalMs, logger, () =>
+      this.repository.purgeFinished(new Date(Date.now() - deps.config.notifyRetentionMs), purgeBatchMax),
+    );
+    this.worker = {
+      name: 'notify',
+      start: () => {
+        delivery.start();
+        purge.start();
+      },
+      stop: async () => {
+        await Promise.all([delivery.stop(), purge.stop()]);
+      },
+    };
   }
 
   /** Adds a kind of notification (its signer, schedule, timeout, acknowledgement); before start. */

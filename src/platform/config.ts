@@ -57,6 +57,8 @@ export interface Config {
   readonly notifyConcurrencyPerClient: number;
   readonly notifyBatchMax: number;
   readonly notifyIntervalMs: number;
+  /** Finished notification deliveries (and their tries) are kept this long, then purged. */
+  readonly notifyRetentionMs: number;
   /** Whether notifications may go to loopback, private or reserved addresses (src/notify/address-guard.ts). */
   readonly notifyPrivateAddresses: boolean;
   /** Members (src/member): wrong payment passwords before a lock, and how long the lock lasts. */
@@ -339,7 +341,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   if (sandbox !== 'on' && sandbox !== 'off') throw new ConfigError('PAYCORE_SANDBOX must be on or off');
   const bus = env.PAYCORE_BUS || undefined;
   if (bus !== undefined && bus !== 'db' && !bus.startsWith('nats://')) throw new ConfigError('PAYCORE_BUS must be db or nats://host:port');
-  return {
+  const config: Config = {
     port: integer(env, 'PORT', 8080, 0, 65535),
     host: env.HOST || '127.0.0.1',
     databaseUrl: url(env, 'DATABASE_URL'),
@@ -378,6 +380,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     notifyConcurrencyPerClient: integer(env, 'PAYCORE_NOTIFY_CONCURRENCY_PER_CLIENT', 4, 1, 1_000),
     notifyBatchMax: integer(env, 'PAYCORE_NOTIFY_BATCH_MAX', 32, 1, 1_000),
     notifyIntervalMs: integer(env, 'PAYCORE_NOTIFY_INTERVAL_MS', 500, 10, 60_000),
+    notifyRetentionMs: integer(env, 'PAYCORE_NOTIFY_RETENTION_MS', 30 * 86_400_000, 86_400_000, 3_650 * 86_400_000),
     notifyPrivateAddresses: onOff(env, 'PAYCORE_NOTIFY_PRIVATE_ADDRESSES', sandbox === 'on' ? 'on' : 'off'),
     memberPasswordTriesMax: integer(env, 'PAYCORE_MEMBER_PASSWORD_TRIES_MAX', 5, 1, 100),
     memberPasswordLockMs: integer(env, 'PAYCORE_MEMBER_PASSWORD_LOCK_MS', 30 * 60_000, 1_000, 7 * 86_400_000),
@@ -393,4 +396,10 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     web: loadWeb(env),
     ...overrides,
   };
+  // A purged delivery must never be made again by a redelivered event: its event (and the
+  // consumer's processed record) must be gone from the bus first.
+  if (config.notifyRetentionMs < config.eventsRetentionMs) {
+    throw new ConfigError('PAYCORE_NOTIFY_RETENTION_MS must not be shorter than PAYCORE_EVENTS_RETENTION_MS');
+  }
+  return config;
 }
