@@ -1,8 +1,10 @@
 /** Builds the channel gateway from the platform's pieces: adapters per bank, registry, processor, worker. */
 import type { Kysely } from 'kysely';
+import type { Registry } from 'prom-client';
 import { intervalWorker, type Config, type Logger, type Worker } from '../platform/index.js';
 import { ChannelGateway } from './channel-gateway.service.js';
 import { ChannelRegistry } from './channel-registry.js';
+import { installChannelMetrics } from './channel.metrics.js';
 import type { ChannelDB } from './channel.table.js';
 import { alphaAdapter } from './front/alpha.adapter.js';
 import type { BankAdapter } from './front/bank-adapter.js';
@@ -13,6 +15,8 @@ export interface ChannelDeps {
   readonly db: Kysely<ChannelDB>;
   readonly config: Config;
   readonly logger: Logger;
+  /** Where the channels' figures are exported (/metrics). */
+  readonly metrics?: Registry;
 }
 
 export interface ChannelSubsystem {
@@ -38,6 +42,7 @@ export function createChannelSubsystem(deps: ChannelDeps): ChannelSubsystem {
     ['beta', betaAdapter({ baseUrl: config.banks.beta.url, secret: config.banks.beta.secret, timeoutMs })],
   ]);
   const registry = new ChannelRegistry(deps.db, config.channel, adapters, logger);
+  if (deps.metrics) installChannelMetrics(deps.metrics, registry);
   const processor = new OrderProcessor(deps.db, registry, config.channel, () => callbackBaseUrl(config), logger);
   const gateway = new ChannelGateway(deps.db, registry, processor, config.maxAmountMinor, config.banks.cardHashKey, logger);
   const worker = intervalWorker('channel-orders', config.channel.workerIntervalMs, logger, () => processor.step());

@@ -12,10 +12,16 @@ import type { BankAdapter } from './front/bank-adapter.js';
 
 const refreshEveryMs = 1_000;
 
+export interface CallObserver {
+  recorded(channelCode: string, outcome: CallOutcome): void;
+  answered(channelCode: string, latencyMs: number): void;
+}
+
 export class ChannelRegistry {
   private channels: ChannelRow[] = [];
   private loadedAt = 0;
   private readonly breakers = new Map<string, CircuitBreaker>();
+  private observer: CallObserver | undefined;
 
   constructor(
     private readonly db: Kysely<ChannelDB>,
@@ -58,12 +64,19 @@ export class ChannelRegistry {
     return breaker;
   }
 
+  /** Someone who wants every call's outcome and latency too (the metrics). */
+  observe(observer: CallObserver): void {
+    this.observer = observer;
+  }
+
   record(channelId: string, outcome: CallOutcome): void {
     this.breaker(channelId).record(outcome);
+    this.observer?.recorded(this.byId(channelId)?.code ?? channelId, outcome);
   }
 
   answered(channelId: string, latencyMs: number): void {
     this.breaker(channelId).answered(latencyMs);
+    this.observer?.answered(this.byId(channelId)?.code ?? channelId, latencyMs);
   }
 
   /** Eligible channels for a request, best first. */

@@ -21,6 +21,8 @@ export interface HttpDeps {
   /** Readiness: every check must answer true. */
   readonly readiness: () => Promise<Record<string, boolean>>;
   readonly routes: ReadonlyArray<FastifyPluginAsync>;
+  /** The metrics registry other subsystems also export to; a new one when absent. */
+  readonly metrics?: Registry;
 }
 
 const traceIdPattern = /^[A-Za-z0-9._-]{8,64}$/;
@@ -74,7 +76,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   });
 
   installErrorHandler(app);
-  installMetrics(app, new Registry());
+  installMetrics(app, deps.metrics ?? new Registry());
   await installAccessHooks(app, deps);
   installIdempotencyHooks(app, deps.idempotency);
 

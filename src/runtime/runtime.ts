@@ -16,6 +16,7 @@ import { channelPort, createTradeSubsystem, type TradeSubsystem } from '../trade
 import { createFunds, fundsRoutes, type Funds, type FundsDB } from '../funds/index.js';
 import { createAlipaySubsystem, tradePartOf, tradeCorePort, type AlipayDB, type AlipaySubsystem } from '../alipay/index.js';
 import { createWeb, type Web } from '../web/index.js';
+import { Registry } from 'prom-client';
 import { systemClock, type Clock, type Config, type Databases, type Logger, type Worker } from '../platform/index.js';
 
 export interface RuntimeDeps {
@@ -62,6 +63,8 @@ export async function createRuntime(deps: RuntimeDeps): Promise<Runtime> {
 
   const routes: FastifyPluginAsync[] = [];
   const workers: Worker[] = [];
+  // One /metrics for the process: HTTP's own figures and the subsystems' (the channels').
+  const metrics = new Registry();
   const ledger = createLedger({
     db: databases.get<LedgerDB>('ledger'),
     pool: databases.pool('ledger'),
@@ -78,7 +81,7 @@ export async function createRuntime(deps: RuntimeDeps): Promise<Runtime> {
   events.consume(notify.merchantConsumer);
   routes.push(notifyRoutes(notify));
   workers.push(notify.worker);
-  const channel = createChannelSubsystem({ db: databases.get<ChannelDB>('channel'), config, logger });
+  const channel = createChannelSubsystem({ db: databases.get<ChannelDB>('channel'), config, logger, metrics });
   await channel.init();
   routes.push(channelRoutes(channel.gateway, config));
   workers.push(channel.worker);
@@ -124,6 +127,7 @@ export async function createRuntime(deps: RuntimeDeps): Promise<Runtime> {
     idempotency,
     readiness: async () => ({ ...(await databases.ping()), bus: await events.ping() }),
     routes,
+    metrics,
   });
 
   return {

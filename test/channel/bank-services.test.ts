@@ -215,6 +215,15 @@ test('HTTP: sandbox SMS, banks and behaviour; admin channel list and switch', as
   const routed = await gateway.pay({ instructionId: 'switched-off', agreementId: alphaCard, amount: 100n, ctx });
   assert.ok(routed.ok);
   assert.equal(routed.order.bank, 'beta', 'with alpha switched off a 6228 card goes to beta');
+  await h.waitFinal(routed.order.id);
+  // /metrics shows the switch, the circuits and the bank calls made so far.
+  const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+  assert.match(metrics, /paycore_channel_enabled\{channel="alpha-quickpay",bank="alpha"\} 0/);
+  assert.match(metrics, /paycore_channel_enabled\{channel="beta-quickpay",bank="beta"\} 1/);
+  assert.match(metrics, /paycore_channel_circuit_state\{channel="beta-quickpay",state="closed"\} 1/);
+  assert.match(metrics, /paycore_channel_calls_total\{channel="beta-quickpay",outcome="ok"\} [1-9]/);
+  assert.match(metrics, /paycore_channel_call_duration_seconds_count\{channel="beta-quickpay"\} [1-9]/);
+  assert.match(metrics, /paycore_channel_success_ratio\{channel="beta-quickpay"\} 1/);
   const on = await app.inject({ method: 'POST', url: '/admin/channels/alpha-quickpay/switch', headers: { authorization: `Bearer ${operator.token}` }, payload: { state: 'on' } });
   assert.equal(on.json().enabled, true);
   assert.equal((await app.inject({ method: 'POST', url: '/admin/channels/nope/switch', headers: { authorization: `Bearer ${operator.token}` }, payload: { state: 'on' } })).statusCode, 404);
