@@ -80,6 +80,14 @@ export class ClientService {
     return row ? toClient(row) : undefined;
   }
 
+  /** The clients of `ids` that exist, by id, in one query (e.g. a consumer's batch of events). */
+  async getMany(ids: readonly string[]): Promise<Map<string, Client>> {
+    const distinct = [...new Set(ids)];
+    if (distinct.length === 0) return new Map();
+    const rows = await this.db.selectFrom('access.client').selectAll().where('id', 'in', distinct).execute();
+    return new Map(rows.map((row) => [row.id, toClient(row)]));
+  }
+
   async list(): Promise<Client[]> {
     const rows = await this.db.selectFrom('access.client').selectAll().orderBy('id').execute();
     return rows.map(toClient);

@@ -17,6 +17,14 @@ export class AlipayLinkRepository {
     return this.db.selectFrom('alipay.trade_link').selectAll().where('trade_id', '=', tradeId).executeTakeFirst();
   }
 
+  /** The links of those of `tradeIds` made through the gateway, by trade id, in one query. */
+  async tradeLinks(tradeIds: readonly string[]): Promise<Map<string, TradeLinkRow>> {
+    const distinct = [...new Set(tradeIds)];
+    if (distinct.length === 0) return new Map();
+    const rows = await this.db.selectFrom('alipay.trade_link').selectAll().where('trade_id', 'in', distinct).execute();
+    return new Map(rows.map((row) => [row.trade_id, row]));
+  }
+
   /** True when this call recorded the refund (the first time the merchant asked for it). */
   async linkRefund(row: Omit<RefundLinkRow, 'created_at'>): Promise<boolean> {
     const inserted = await this.db.insertInto('alipay.refund_link').values(row).onConflict((oc) => oc.doNothing()).returning('refund_id').executeTakeFirst();

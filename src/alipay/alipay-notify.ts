@@ -10,8 +10,9 @@ import { asClientObjectPayload, type BusEvent, type ConsumerSpec } from '../even
 import type { DeliveryKind, NotifyDB, NotifyService } from '../notify/index.js';
 import type { Logger } from '../platform/index.js';
 import { formatYuan } from './alipay-amount.js';
-import type { AlipayAppService } from './alipay-app.service.js';
+import type { AlipayApp, AlipayAppService } from './alipay-app.service.js';
 import type { AlipayLinkRepository } from './alipay-link.repository.js';
+import type { TradeLinkRow } from './alipay.table.js';
 import { tradeStatusOf } from './alipay-methods.js';
 import { formatAlipayTime } from './alipay-time.js';
 import { notifyContent, signRsa2 } from './rsa-signature.js';
@@ -74,28 +75,67 @@ function tradeFromObject(object: Record<string, unknown>): PortTrade {
 }
 
 /** Trade events Alipay tells the merchant about (creation and payment attempts are WAIT_BUYER_PAY: never). */
-const notifiedTradeEvents = new Set(['trade.paid', 'trade.finished', 'trade.closed']);
+const notifiedTradeEvents = ['trade.paid', 'trade.finished', 'trade.closed'] as const;
 
-export function alipayNotifyConsumer(deps: AlipayNotifyDeps): ConsumerSpec {
+/** What the handler needs of a gateway trade's event, read before the transaction. */
+interface AlipayTarget {
+  readonly link: TradeLinkRow & { readonly notify_url: string };
+  readonly app: AlipayApp;
+  readonly trade: PortTrade;
+}
+
+/** The trade an event is about: a refund's trade_id, else the object's own id. */
+function tradeIdOf(event: BusEvent): string | undefined {
+  const payload = asClientObjectPayload(event.payload);
+  if (!payload) return undefined;
+  const id = event.type.startsWith('refund.') ? payload.object.trade_id : payload.object.id;
+  return typeof id === 'string' ? id : undefined;
+}
+
+export function alipayNotifyConsumer(deps: AlipayNotifyDeps): ConsumerSpec<AlipayTarget | undefined> {
   const zone = deps.timeZone;
   const time = (date: Date | undefined): string | undefined => (date ? formatAlipayTime(date, zone) : undefined);
+
+  /** The target of one event given its trade's link; undefined when Alipay is not told about it. */
+  const targetOf = async (event: BusEvent, link: TradeLinkRow | undefined): Promise<AlipayTarget | undefined> => {
+    const payload = asClientObjectPayload(event.payload);
+    if (!payload || !link?.notify_url) return undefined; // not a gateway trade, or no notify_url asked for
+    const isRefund = event.type.startsWith('refund.');
+    if (isRefund && payload.object.status !== 'success') return undefined;
+    const trade = isRefund ? await deps.trades.getTrade(payload.client_id, link.trade_id) : tradeFromObject(payload.object);
+    if (!trade) {
+      deps.logger.warn({ eventId: event.id, tradeId: link.trade_id }, 'alipay notification for a trade the core no longer finds');
+      return undefined;
+    }
+    const status = tradeStatusOf(trade.status);
+    // A refund that closed the trade is told once, by the trade's own closed event (as Alipay does).
+    if (status === 'WAIT_BUYER_PAY' || (isRefund && status === 'TRADE_CLOSED')) return undefined;
+    const app = await deps.apps.get(link.app_id);
+    return app ? { link: { ...link, notify_url: link.notify_url }, app, trade } : undefined;
+  };
+
   return {
     name: 'alipay-notify',
-    topics: ['trade.*', 'refund.*'],
+    topics: [...notifiedTradeEvents, 'refund.*'],
     subsystem: 'notify',
-    async handle(event: BusEvent, trx: Transaction<NotifyDB>) {
+    async load(events) {
+      // Every trade link of the batch in one query; most trades are not the gateway's.
+      const links = await deps.links.tradeLinks(events.map(tradeIdOf).filter((id): id is string => id !== undefined));
+      const targets: Array<AlipayTarget | undefined> = [];
+      for (const event of events) {
+        const id = tradeIdOf(event);
+        targets.push(await targetOf(event, id === undefined ? undefined : links.get(id)));
+      }
+      return targets;
+    },
+    // Not a gateway trade (or nothing Alipay is told): no transaction, no processed record.
+    skips: (_event, target) => target === undefined,
+    async handle(event: BusEvent, trx: Transaction<NotifyDB>, target: AlipayTarget | undefined) {
       const payload = asClientObjectPayload(event.payload);
-      if (!payload) return;
+      if (!payload || !target) return;
+      const { link, app, trade } = target;
       const isRefund = event.type.startsWith('refund.');
-      const tradeId = String(isRefund ? payload.object.trade_id : payload.object.id);
-      const link = await deps.links.tradeLink(tradeId);
-      if (!link?.notify_url) return; // not a gateway trade, or no notify_url asked for
-      if (isRefund ? payload.object.status !== 'success' : !notifiedTradeEvents.has(event.type)) return;
-      const trade = isRefund ? await deps.trades.getTrade(payload.client_id, tradeId) : tradeFromObject(payload.object);
-      if (!trade) return deps.logger.warn({ eventId: event.id, tradeId }, 'alipay notification for a trade the core no longer finds');
       const status = tradeStatusOf(trade.status);
-      // A refund that closed the trade is told once, by the trade's own closed event (as Alipay does).
-      if (status === 'WAIT_BUYER_PAY' || (isRefund && status === 'TRADE_CLOSED')) return;
       const refundedAt = isRefund ? (dateOf(payload.object.finished_at) ?? new Date(event.occurredAt)) : status === 'TRADE_CLOSED' && trade.refundedAmount > 0n ? dateOf(payload.object.closed_at) : undefined;
       const params: Record<string, string | undefined> = {
         notify_type: 'trade_status_sync',
@@ -114,8 +154,6 @@ export function alipayNotifyConsumer(deps: AlipayNotifyDeps): ConsumerSpec {
         gmt_refund: time(refundedAt),
       };
       const body = JSON.stringify(Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined)));
-      const app = await deps.apps.get(link.app_id);
-      if (!app) return;
       await deps.notify.enqueue(trx, { kind: alipayDeliveryKind, clientId: app.clientId, eventId: event.id, eventType: event.type, url: link.notify_url, body });
     },
   };

@@ -49,7 +49,7 @@ export function eventsRoutes(events: Events): FastifyPluginAsync {
       '/admin/events/dead-letters/:id/replay',
       { config: { auth: 'operator', role: 'operator' }, schema: { params: idParamsSchema } },
       async (request) => {
-        const result = await events.deadLetters.requestReplay(request.params.id);
+        const result = await events.requestReplay(request.params.id);
         if (!result.ok) throw result.reason === 'not_found' ? new AppError('NOT_FOUND') : new AppError('DEAD_LETTER_NOT_PARKED', { id: request.params.id });
         return deadLetterJson(result.deadLetter);
       },

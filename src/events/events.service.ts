@@ -4,7 +4,7 @@
  */
 import os from 'node:os';
 import { sql } from 'kysely';
-import { intervalWorker, randomToken, type Config, type Databases, type Logger, type Subsystem, type Worker } from '../platform/index.js';
+import { backoffWorker, intervalWorker, randomToken, type Config, type Databases, type Logger, type Subsystem, type WakeableWorker, type Worker } from '../platform/index.js';
 import { BroadcastHub, type BroadcastHandler } from './broadcast-hub.js';
 import type { Bus } from './bus.js';
 import { ConsumerExecutor, consumerNamePattern, errorText, type ConsumerSpec } from './consumer.js';
@@ -21,6 +21,8 @@ export interface EventsDeps {
 }
 
 const replayBatchMax = 20;
+/** An idle replayer polls at most this many intervals apart. */
+const replayIdleBackoffMax = 5;
 const purgeBatchMax = 1_000;
 const purgeIntervalMs = 60_000;
 
@@ -33,6 +35,8 @@ export class Events {
   private readonly consumers = new Map<string, ConsumerSpec>();
   private readonly hub: BroadcastHub;
   private running: Worker[] = [];
+  /** Runs requested replays; idle, it polls at most every few seconds (a request here wakes it). */
+  private readonly replayer: WakeableWorker;
 
   private constructor(
     private readonly deps: EventsDeps,
@@ -44,6 +48,11 @@ export class Events {
     this.deadLetters = parts.deadLetters;
     this.hub = new BroadcastHub(deps.logger);
     this.relay = new Relay({ ...deps, bus, owner: this.owner });
+    const replayIntervalMs = Math.max(deps.config.eventsConsumerIntervalMs, 250);
+    this.replayer = backoffWorker('events:replay', { intervalMs: replayIntervalMs, idleMaxMs: replayIntervalMs * replayIdleBackoffMax }, deps.logger, async () => {
+      const claimed = await this.replayStep();
+      return claimed.full ? 'more' : claimed.any ? 'some' : 'none';
+    });
   }
 
   /** Builds the subsystem; with `config.bus` set, connects to NATS first (and fails if it cannot). */
@@ -87,7 +96,7 @@ export class Events {
       this.running = [
         intervalWorker('events:relay', config.eventsRelayIntervalMs, logger, () => this.relay.step()),
         ...[...this.consumers.values()].map((spec) => this.bus.consumerWorker(spec)),
-        intervalWorker('events:replay', Math.max(config.eventsConsumerIntervalMs, 250), logger, () => this.replayStep()),
+        this.replayer,
         intervalWorker('events:purge', purgeIntervalMs, logger, () => this.purgeStep()),
         this.bus.broadcastWorker((event) => this.hub.dispatch(event)),
       ];
@@ -101,8 +110,15 @@ export class Events {
     },
   };
 
+  /** Marks a parked dead letter for replay and wakes this process's replayer. */
+  async requestReplay(id: string): ReturnType<DeadLetterRepository['requestReplay']> {
+    const result = await this.deadLetters.requestReplay(id);
+    if (result.ok) this.replayer.wake();
+    return result;
+  }
+
   /** Runs dead letters an operator asked to replay, for the consumers this process knows. */
-  async replayStep(): Promise<boolean> {
+  async replayStep(): Promise<{ any: boolean; full: boolean }> {
     const claimed = await this.deadLetters.claimReplays([...this.consumers.keys()], replayBatchMax, this.deps.config.eventsLeaseMs);
     for (const letter of claimed) {
       const spec = this.consumers.get(letter.consumer)!;
@@ -114,7 +130,7 @@ export class Events {
         await this.deadLetters.finishReplay(letter.id, { ok: false, error: errorText(error) });
       }
     }
-    return claimed.length === replayBatchMax;
+    return { any: claimed.length > 0, full: claimed.length === replayBatchMax };
   }
 
   /** Deletes bus messages and processed records older than the retention, a bounded batch each. */

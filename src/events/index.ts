@@ -5,7 +5,7 @@
  */
 export { emit, outboxTableSql, processedTableSql } from './outbox.js';
 export { toEventJson, bucketOf, matchesTopic, type EventInput, type BusEvent, type JsonValue } from './event.js';
-export type { ConsumerSpec } from './consumer.js';
+export type { ConsumerSpec, ConsumerItem } from './consumer.js';
 export { Events, type EventsDeps } from './events.service.js';
 export type { Bus } from './bus.js';
 export type { DeadLetter } from './dead-letter.repository.js';

@@ -56,8 +56,20 @@ export class Funds {
   /** The event consumers: clearing (channel successes) and internal reconciliation (paid trades). */
   consumers(): ConsumerSpec[] {
     return [
-      { name: 'funds-clearing', topics: ['channel.order_succeeded'], subsystem: 'funds', handle: (event, trx) => this.recon.onChannelSucceeded(event, trx as Transaction<FundsDB>) },
-      { name: 'funds-internal-recon', topics: ['trade.paid', 'payment.reported'], subsystem: 'funds', handle: (event, trx) => this.internal.onEvent(event, trx as Transaction<FundsDB>) },
+      {
+        name: 'funds-clearing',
+        topics: ['channel.order_succeeded'],
+        subsystem: 'funds',
+        handle: (event, trx) => this.recon.onChannelSucceeded(event, trx as Transaction<FundsDB>),
+        handleMany: (items, trx) => this.recon.onChannelSucceededMany(items.map((item) => item.event), trx as Transaction<FundsDB>),
+      },
+      {
+        name: 'funds-internal-recon',
+        topics: ['trade.paid', 'payment.reported'],
+        subsystem: 'funds',
+        handle: (event, trx) => this.internal.onEvent(event, trx as Transaction<FundsDB>),
+        handleMany: (items, trx) => this.internal.onEvents(items.map((item) => item.event), trx as Transaction<FundsDB>),
+      },
     ];
   }
 

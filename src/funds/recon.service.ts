@@ -7,13 +7,13 @@
  * discrepancy queue with a proposed correcting voucher that an operator may accept.
  */
 import { strict as assert } from 'node:assert';
-import { sql, type Kysely } from 'kysely';
+import { sql, type Insertable, type Kysely } from 'kysely';
 import type { ChannelOrder, ResultCursor } from '../channel/index.js';
 import type { BusEvent } from '../events/index.js';
 import type { Ledger } from '../ledger/index.js';
 import { isId, newId, sha256Hex, type Logger } from '../platform/index.js';
 import type { FundAccounts } from './fund-accounts.js';
-import type { DiscrepancyKind, DiscrepancyRow, FundsDB, ReconRunRow } from './funds.table.js';
+import type { ClearingItemTable, DiscrepancyKind, DiscrepancyRow, FundsDB, ReconRunRow } from './funds.table.js';
 import { fundsAccountCodes } from './gl-subject.js';
 import { parseStatement, type BankLine } from './statement.parser.js';
 
@@ -113,11 +113,16 @@ export class Reconciliation {
 
   /** The clearing consumer: every channel success becomes an open clearing item. */
   async onChannelSucceeded(event: BusEvent, trx: Kysely<FundsDB>): Promise<void> {
-    const p = event.payload as Record<string, string | null>;
-    if (!p.id || !p.service || !p.bank || !p.amount) return;
-    await trx
-      .insertInto('funds.clearing_item')
-      .values({
+    await this.onChannelSucceededMany([event], trx);
+  }
+
+  /** Several channel successes in one statement; an order already cleared (or twice in the batch) keeps its first item. */
+  async onChannelSucceededMany(events: readonly BusEvent[], trx: Kysely<FundsDB>): Promise<void> {
+    const items = new Map<string, Insertable<ClearingItemTable>>();
+    for (const event of events) {
+      const p = event.payload as Record<string, string | null>;
+      if (!p.id || !p.service || !p.bank || !p.amount || items.has(p.id)) continue;
+      items.set(p.id, {
         order_id: p.id,
         instruction_id: p.instruction_id ?? '',
         bank: p.bank,
@@ -127,9 +132,10 @@ export class Reconciliation {
         bank_ref: p.bank_ref ?? null,
         finished_at: p.finished_at ? new Date(p.finished_at) : null,
         cleared_by: null,
-      })
-      .onConflict((oc) => oc.column('order_id').doNothing())
-      .execute();
+      });
+    }
+    if (items.size === 0) return;
+    await trx.insertInto('funds.clearing_item').values([...items.values()]).onConflict((oc) => oc.column('order_id').doNothing()).execute();
   }
 
   /** Reconciles one bank's statement of one day (UTC). A run may be repeated; each difference is queued once. */

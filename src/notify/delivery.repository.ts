@@ -87,6 +87,11 @@ export class DeliveryRepository {
   /** Leases up to `capacity` due deliveries of the given kinds, at most `perClient` in flight per client. */
   async claim(kinds: readonly string[], capacity: number, perClient: number, leaseMs: number): Promise<DeliveryRow[]> {
     if (capacity <= 0 || kinds.length === 0) return [];
+    // Idle, one cheap probe (the delivery_due index) instead of a transaction with the lock.
+    const due = await sql<{ due: boolean }>`select exists (select 1 from notify.delivery
+        where status = 'pending' and next_attempt_at <= now() and (lease_until is null or lease_until <= now())
+          and kind = any(${kinds as string[]}::text[])) as due`.execute(this.db);
+    if (!due.rows[0]?.due) return [];
     return this.db.transaction().execute(async (trx) => {
       await sql`select pg_advisory_xact_lock(${claimLockKey.toString()}::bigint)`.execute(trx);
       const result = await sql<DeliveryRow>`

@@ -24,27 +24,44 @@ export function usableNotifyUrl(raw: string | null | undefined): string | undefi
   }
 }
 
-export function merchantNotifyConsumer(clients: ClientService, logger: Logger): ConsumerSpec<Client | undefined> {
+/** What the handler needs of an event: the client's notify URL checked, or nothing to send. */
+interface MerchantTarget {
+  readonly client: Client;
+  readonly url: string;
+}
+
+export function merchantNotifyConsumer(clients: ClientService, logger: Logger): ConsumerSpec<MerchantTarget | undefined> {
+  /** Where the event goes, or undefined (logged) when it goes nowhere. */
+  const targetOf = (event: BusEvent, known: Map<string, Client>): MerchantTarget | undefined => {
+    const payload = asClientObjectPayload(event.payload);
+    if (!payload) return undefined; // not a client-visible event
+    const client = known.get(payload.client_id);
+    if (!client) {
+      logger.warn({ eventId: event.id, clientId: payload.client_id }, 'notification for an unknown client dropped');
+      return undefined;
+    }
+    const raw = payload.notify_url ?? client.notifyUrl;
+    const url = usableNotifyUrl(raw);
+    if (!url && raw) logger.warn({ eventId: event.id, clientId: client.id }, 'notify URL is not http(s); notification dropped');
+    return url ? { client, url } : undefined;
+  };
   return {
     name: 'notify-merchant',
     topics: merchantTopics,
     subsystem: 'notify',
-    async load(event: BusEvent) {
-      const payload = asClientObjectPayload(event.payload);
-      return payload ? clients.get(payload.client_id) : undefined;
+    async load(events) {
+      // The batch's clients in one query.
+      const ids = events.map((event) => asClientObjectPayload(event.payload)?.client_id).filter((id): id is string => id !== undefined);
+      const known = await clients.getMany(ids);
+      return events.map((event) => targetOf(event, known));
     },
-    async handle(event: BusEvent, trx: Transaction<NotifyDB>, client: Client | undefined) {
+    // Nothing to send (no URL, unknown client): no transaction, no processed record.
+    skips: (_event, target) => target === undefined,
+    async handle(event: BusEvent, trx: Transaction<NotifyDB>, target: MerchantTarget | undefined) {
       const payload = asClientObjectPayload(event.payload);
-      if (!payload) return; // not a client-visible event
-      if (!client) return logger.warn({ eventId: event.id, clientId: payload.client_id }, 'notification for an unknown client dropped');
-      const raw = payload.notify_url ?? client.notifyUrl;
-      const url = usableNotifyUrl(raw);
-      if (!url) {
-        if (raw) logger.warn({ eventId: event.id, clientId: client.id }, 'notify URL is not http(s); notification dropped');
-        return;
-      }
+      if (!payload || !target) return;
       const body = JSON.stringify({ id: event.id, type: event.type, created_at: event.occurredAt, data: payload.object });
-      await enqueueDelivery(trx, { kind: 'merchant', clientId: client.id, eventId: event.id, eventType: event.type, url, body });
+      await enqueueDelivery(trx, { kind: 'merchant', clientId: target.client.id, eventId: event.id, eventType: event.type, url: target.url, body });
     },
   };
 }

@@ -11,4 +11,4 @@ export { createPool, createKysely, ensureDatabase, withDatabaseName, pgTypes, ty
 export { startEmbedded, type EmbeddedHandle } from './db/embedded.js';
 export { sha256Hex, randomToken, hashPassword, verifyPassword } from './crypto.js';
 export type { Kysely } from 'kysely';
-export { intervalWorker, type Worker } from './worker.js';
+export { intervalWorker, backoffWorker, type Worker, type WakeableWorker, type PollOutcome } from './worker.js';

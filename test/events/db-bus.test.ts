@@ -142,8 +142,55 @@ test('after the last retry the event is dead-lettered, the key moves on, and an 
   assert.equal(again.statusCode, 409);
   assert.equal(again.json().error.code, 'DEAD_LETTER_NOT_PARKED');
   await waitFor('the replay', async () => (await effectsByKey(db, 'poison')).get('poison-key')?.length === 3);
-  const status = await sql<{ status: string }>`select status from events.dead_letter where id = ${letters[0]!.id}`.execute(db);
-  assert.equal(status.rows[0]!.status, 'replayed');
+  // The effect commits first, then the letter is marked: wait for the mark rather than race it.
+  const status = await waitFor('the letter marked replayed', async () => {
+    const rows = await sql<{ status: string }>`select status from events.dead_letter where id = ${letters[0]!.id}`.execute(db);
+    return rows.rows[0]!.status === 'replayed' ? rows.rows[0]!.status : undefined;
+  });
+  assert.equal(status, 'replayed');
+});
+
+test('a batch is applied in one transaction; an event the consumer skips leaves no processed record', async () => {
+  const batches: number[] = [];
+  const singles: string[] = [];
+  const spec: ConsumerSpec<boolean> = {
+    name: 'batched',
+    topics: ['batch.*'],
+    subsystem: 'events',
+    // What load() reads decides the skip: here, a flag in the payload.
+    load: async (events) => events.map((event) => (event.payload as { skip?: boolean }).skip === true),
+    skips: (_event, skip) => skip,
+    handle: async (event, trx) => {
+      singles.push(event.id);
+      const p = event.payload as { key: string; n: number };
+      await sql`insert into events.test_effect (consumer, event_id, key, n) values ('batched', ${event.id}, ${p.key}, ${p.n})`.execute(trx);
+    },
+    handleMany: async (items, trx) => {
+      batches.push(items.length);
+      for (const { event } of items) {
+        const p = event.payload as { key: string; n: number };
+        await sql`insert into events.test_effect (consumer, event_id, key, n) values ('batched', ${event.id}, ${p.key}, ${p.n})`.execute(trx);
+      }
+    },
+  };
+  platform.runtime.events.consume(spec);
+  await platform.runtime.events.worker.stop();
+  // All ten in one transaction on one key: one bucket, relayed together, claimed together.
+  await db.transaction().execute(async (trx) => {
+    for (let n = 0; n < 10; n += 1) await emit(trx, 'events', { type: 'batch.happened', key: 'batch-key', payload: { key: 'batch-key', n, skip: n % 3 === 0 }, context: ctx });
+  });
+  platform.runtime.events.worker.start();
+  await waitFor('the six effects', async () => (await effectsByKey(db, 'batched')).get('batch-key')?.length === 6);
+  await waitFor('the bucket done', async () => {
+    const rows = await sql<{ behind: number }>`select count(*)::int as behind from events.consumer_bucket b
+      where consumer = 'batched' and exists (select 1 from events.message m where m.bucket = b.bucket and m.seq > b.cursor)`.execute(db);
+    return rows.rows[0]!.behind === 0;
+  });
+  assert.deepEqual((await effectsByKey(db, 'batched')).get('batch-key'), [1, 2, 4, 5, 7, 8], 'in order, skipped ones left out');
+  assert.deepEqual(batches, [6], 'one call for the whole batch');
+  assert.equal(singles.length, 0);
+  const processed = await sql<{ n: number }>`select count(*)::int as n from events.processed_event where consumer = 'batched'`.execute(db);
+  assert.equal(processed.rows[0]!.n, 6, 'a processed record for each applied event, none for the skipped');
 });
 
 test('two runners share one consumer: every event applied once, both did work', async () => {
