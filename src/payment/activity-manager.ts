@@ -14,7 +14,7 @@ import { strict as assert } from 'node:assert';
 import type { Kysely, Transaction } from 'kysely';
 import type { Ledger, PostResult } from '../ledger/index.js';
 import type { Clock, Logger } from '../platform/index.js';
-import { channelAccount, netEntries, planFromJson, planToJson, type ActivityView, type BusinessHandlers, type Plan, type PlanEntry, type Refusal } from './activity.js';
+import { channelAccount, holdSlices, netEntries, planFromJson, planToJson, type ActivityView, type BusinessHandlers, type Plan, type PlanEntry, type Refusal } from './activity.js';
 import * as activities from './activity.repository.js';
 import type { ActivityRow, ActivityStatus, PaymentDB } from './payment.table.js';
 import type { ChannelOrderView, ChannelPort, MarketingPort } from './ports.js';
@@ -172,9 +172,10 @@ export class ActivityManager {
   /** Try on every participant; the first refusal stops (cancel releases whatever was taken). */
   private async tryAll(activity: ActivityView): Promise<Refusal | undefined> {
     const { plan } = activity;
-    if (plan.hold) {
-      const frozen = await this.deps.ledger.freeze({ source: holdSource, reference: activity.id, accountId: plan.hold.accountId, currency: plan.currency, amount: plan.hold.amount });
-      if (!frozen.ok) return { reason: frozen.error };
+    // Every hold or none: a refusal cancels the activity, which releases those already frozen.
+    for (const hold of holdSlices(activity.id, plan)) {
+      const frozen = await this.deps.ledger.freeze({ source: holdSource, reference: hold.reference, accountId: hold.accountId, currency: plan.currency, amount: hold.amount });
+      if (!frozen.ok) return { reason: frozen.error, ...(frozen.error === 'insufficient_funds' ? { detail: { account_id: hold.accountId } } : {}) };
     }
     for (const tool of plan.tools) {
       const reserved = await this.deps.marketing.tryReserve({ activity: activity.id, toolId: tool.toolId, memberId: plan.memberId ?? '', clientId: plan.clientId });
@@ -273,11 +274,14 @@ export class ActivityManager {
     const { plan } = view;
     if (plan.hold) {
       // One voucher: the hold's money and the plan's other lines (coupons, a card) move together.
-      const to = await this.resolve([...plan.fromHold, ...plan.post], plan.currency, row.channel_bank);
-      expectPosted(
-        await this.deps.ledger.postFromHold({ hold: { source: holdSource, reference: id }, source: holdSource, reference: `${id}:hold`, currency: plan.currency, to, memo: plan.memo }),
-        id,
-      );
+      // Extra holds (a refund from several receivers) each post their own slice: postFromHold takes one hold.
+      for (const [n, hold] of holdSlices(id, plan).entries()) {
+        const to = await this.resolve(n === 0 ? [...hold.to, ...plan.post] : hold.to, plan.currency, row.channel_bank);
+        expectPosted(
+          await this.deps.ledger.postFromHold({ hold: { source: holdSource, reference: hold.reference }, source: holdSource, reference: `${hold.reference}:hold`, currency: plan.currency, to, memo: plan.memo }),
+          id,
+        );
+      }
     } else if (plan.post.length > 0) {
       const entries = await this.resolve(plan.post, plan.currency, row.channel_bank);
       expectPosted(await this.deps.ledger.post({ source: holdSource, reference: `${id}:post`, currency: plan.currency, entries, memo: plan.memo }), id);
@@ -305,9 +309,9 @@ export class ActivityManager {
       return this.cancel(id, reason, channelState);
     }
     const { plan } = view;
-    if (plan.hold) {
-      const released = await this.deps.ledger.release({ source: holdSource, reference: id });
-      assert(released.ok, `hold of activity ${id} was posted but the activity is cancelling`);
+    for (const hold of holdSlices(id, plan)) {
+      const released = await this.deps.ledger.release({ source: holdSource, reference: hold.reference });
+      assert(released.ok, `hold ${hold.reference} of activity ${id} was posted but the activity is cancelling`);
     }
     for (const tool of plan.tools) await this.deps.marketing.cancel(id, tool.toolId);
     const handlers = this.handlers(view.business);
@@ -387,6 +391,8 @@ function expectPosted(result: PostResult, id: string): void {
 function onePhaseEntries(plan: Plan): PlanEntry[] {
   const entries: PlanEntry[] = [];
   if (plan.hold) entries.push({ account: plan.hold.accountId, amount: -plan.hold.amount }, ...plan.fromHold);
+  // Extra holds' accounts give their part in the same voucher: all of it or nothing.
+  for (const hold of plan.extraHolds ?? []) entries.push({ account: hold.accountId, amount: -hold.amount });
   entries.push(...plan.post);
   assert(!entries.some((e) => e.account === channelAccount), 'a one-phase plan has no channel');
   const net = netEntries(entries);

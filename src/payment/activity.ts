@@ -3,6 +3,7 @@
  * marketing tools, one channel operation — and the vouchers its confirm posts. The plan is
  * stored with the activity, so recovery after a crash needs nothing but the row.
  */
+import { strict as assert } from 'node:assert';
 import type { Transaction } from 'kysely';
 import type { PlatformContext } from '../platform/index.js';
 import type { PaymentDB, PaymentKind } from './payment.table.js';
@@ -32,6 +33,12 @@ export interface Plan {
   readonly order: { readonly kind: PaymentKind; readonly tradeId: string; readonly amount: bigint; readonly methods: readonly PlanMethod[] };
   /** Try: freeze this much of the account; confirm takes it with postFromHold. */
   readonly hold: { readonly accountId: string; readonly amount: bigint } | null;
+  /**
+   * Try: freeze these too, all or nothing (a refund taken back from the seller and split
+   * receivers). One-phase: one voucher with the hold's; two-phase: each hold posts its slice of
+   * fromHold (holdSlices). Absent in plans stored before it existed.
+   */
+  readonly extraHolds?: ReadonlyArray<{ readonly accountId: string; readonly amount: bigint }>;
   /** Try: reserve each tool (coupon, red packet); confirm consumes it. */
   readonly tools: ReadonlyArray<{ readonly toolId: string; readonly amount: bigint }>;
   /** Runs between try and confirm; its success decides confirm, its failure cancel. */
@@ -45,7 +52,7 @@ export interface Plan {
     /** A pay may be given up after this long (a late success is refunded); payouts never are. */
     readonly abandonAfterMs: number | null;
   } | null;
-  /** Confirm: where the hold's money goes (sums to hold.amount). */
+  /** Confirm: where the held money goes (sums to hold.amount plus the extra holds). */
   readonly fromHold: readonly PlanEntry[];
   /** Confirm: one more voucher (sums to zero), e.g. coupons and the bank's side. */
   readonly post: readonly PlanEntry[];
@@ -98,9 +105,10 @@ export interface BusinessHandlers {
   lateChannelSuccess?(trx: BusinessTrx, activity: ActivityView, order: ChannelOrderView): Promise<void>;
 }
 
-type StoredPlan = Omit<Plan, 'order' | 'hold' | 'tools' | 'channel' | 'fromHold' | 'post'> & {
+type StoredPlan = Omit<Plan, 'order' | 'hold' | 'extraHolds' | 'tools' | 'channel' | 'fromHold' | 'post'> & {
   order: { kind: PaymentKind; tradeId: string; amount: string; methods: Array<{ tool: string; amount: string; reference?: string }> };
   hold: { accountId: string; amount: string } | null;
+  extraHolds?: Array<{ accountId: string; amount: string }>;
   tools: Array<{ toolId: string; amount: string }>;
   channel: (Omit<NonNullable<Plan['channel']>, 'amount' | 'dueAt'> & { amount: string; dueAt: string | null }) | null;
   fromHold: Array<{ account: string; amount: string }>;
@@ -112,10 +120,12 @@ const entriesIn = (entries: Array<{ account: string; amount: string }>) => entri
 
 /** The plan as jsonb text: bigints as decimal strings. */
 export function planToJson(plan: Plan): string {
+  const { extraHolds, ...rest } = plan;
   const stored: StoredPlan = {
-    ...plan,
+    ...rest,
     order: { ...plan.order, amount: plan.order.amount.toString(), methods: plan.order.methods.map((m) => ({ ...m, amount: m.amount.toString() })) },
     hold: plan.hold && { accountId: plan.hold.accountId, amount: plan.hold.amount.toString() },
+    ...(extraHolds?.length ? { extraHolds: extraHolds.map((h) => ({ accountId: h.accountId, amount: h.amount.toString() })) } : {}),
     tools: plan.tools.map((t) => ({ toolId: t.toolId, amount: t.amount.toString() })),
     channel: plan.channel && { ...plan.channel, amount: plan.channel.amount.toString(), dueAt: plan.channel.dueAt?.toISOString() ?? null },
     fromHold: entriesOut(plan.fromHold),
@@ -125,11 +135,12 @@ export function planToJson(plan: Plan): string {
 }
 
 export function planFromJson(value: unknown): Plan {
-  const stored = value as StoredPlan;
+  const { extraHolds, ...stored } = value as StoredPlan;
   return {
     ...stored,
     order: { ...stored.order, amount: BigInt(stored.order.amount), methods: stored.order.methods.map((m) => ({ ...m, amount: BigInt(m.amount) })) },
     hold: stored.hold && { accountId: stored.hold.accountId, amount: BigInt(stored.hold.amount) },
+    ...(extraHolds?.length ? { extraHolds: extraHolds.map((h) => ({ accountId: h.accountId, amount: BigInt(h.amount) })) } : {}),
     tools: stored.tools.map((t) => ({ toolId: t.toolId, amount: BigInt(t.amount) })),
     channel: stored.channel && { ...stored.channel, amount: BigInt(stored.channel.amount), dueAt: stored.channel.dueAt ? new Date(stored.channel.dueAt) : null },
     fromHold: entriesIn(stored.fromHold),
@@ -142,4 +153,40 @@ export function netEntries(entries: readonly PlanEntry[]): PlanEntry[] {
   const net = new Map<string, bigint>();
   for (const e of entries) net.set(e.account, (net.get(e.account) ?? 0n) + e.amount);
   return [...net].filter(([, amount]) => amount !== 0n).map(([account, amount]) => ({ account, amount }));
+}
+
+/** One ledger hold of a plan: its key's reference, the account, the amount, and the slice of fromHold it pays. */
+export interface HoldSlice {
+  readonly reference: string;
+  readonly accountId: string;
+  readonly amount: bigint;
+  readonly to: PlanEntry[];
+}
+
+/**
+ * Every hold of a plan (the main one under the activity id, extra ones under `<id>:extra:<n>`)
+ * with the part of fromHold each pays: fromHold in order, the main hold's amount first.
+ */
+export function holdSlices(activityId: string, plan: Plan): HoldSlice[] {
+  if (!plan.hold) return [];
+  // One hold (every plan but a refund from several receivers): all of fromHold, as it always was.
+  if (!plan.extraHolds?.length) return [{ reference: activityId, accountId: plan.hold.accountId, amount: plan.hold.amount, to: [...plan.fromHold] }];
+  const holds = [{ reference: activityId, ...plan.hold }, ...(plan.extraHolds ?? []).map((h, n) => ({ reference: `${activityId}:extra:${n}`, ...h }))];
+  const queue = plan.fromHold.map((e) => ({ account: e.account, amount: e.amount }));
+  const slices = holds.map((hold) => {
+    const to: PlanEntry[] = [];
+    let left = hold.amount;
+    while (left > 0n) {
+      const head = queue[0];
+      assert(head, 'fromHold covers every hold');
+      const take = head.amount < left ? head.amount : left;
+      to.push({ account: head.account, amount: take });
+      head.amount -= take;
+      left -= take;
+      if (head.amount === 0n) queue.shift();
+    }
+    return { reference: hold.reference, accountId: hold.accountId, amount: hold.amount, to };
+  });
+  assert(queue.every((e) => e.amount === 0n), 'fromHold sums to the holds');
+  return slices;
 }

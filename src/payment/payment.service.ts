@@ -3,6 +3,7 @@
  * kinds (recharge, withdraw, refund, transfer), plans them with the payment tools, authorises them
  * with risk and the payment password, and executes them as TCC activities.
  */
+import { strict as assert } from 'node:assert';
 import type { Kysely } from 'kysely';
 import type { Ledger } from '../ledger/index.js';
 import { intervalWorker, isId, type Clock, type Logger, type PlatformContext, type Worker } from '../platform/index.js';
@@ -34,6 +35,9 @@ export interface PaymentOptions {
   readonly cardWaitMs: number;
   readonly recoveryIntervalMs: number;
 }
+
+/** The tools whose use is recorded toward daily limits (balance and marketing tools are bounded otherwise). */
+const limitedRiskTools: readonly RiskTool[] = ['card', 'recharge', 'withdrawal', 'transfer'];
 
 export const defaultPaymentOptions: PaymentOptions = { tryTimeoutMs: 30_000, cardWaitMs: 600_000, recoveryIntervalMs: 1_000 };
 
@@ -98,6 +102,8 @@ export class PaymentService {
    */
   register(business: string, handlers: BusinessHandlers): void {
     const now = () => this.deps.clock.now();
+    // A cancel is final (cancelling only ends cancelled), so its risk usage goes at once, off the transaction.
+    const releaseRisk = (id: string) => void this.releaseRisk(id).catch((error: unknown) => this.deps.logger.warn({ err: error, activity: id }, 'risk usage not released'));
     const insertOrder = async (trx: BusinessTrx, activity: ActivityView, info: PhaseInfo) => {
       const { plan } = activity;
       await trx
@@ -141,6 +147,7 @@ export class PaymentService {
       async cancelled(trx, activity, reason) {
         await trx.updateTable('payment.payment_order').set({ status: 'failed', finished_at: now() }).where('id', '=', activity.id).where('status', '=', 'processing').execute();
         await handlers.cancelled(trx, activity, reason);
+        releaseRisk(activity.id);
       },
       async channelStarted(trx, activity, order) {
         const methods = activity.plan.order.methods.map((m) => (m.tool === 'card' ? { ...m, institution: order.bank } : m));
@@ -181,13 +188,25 @@ export class PaymentService {
     return { reason: checked === 'not_set' ? 'password_not_set' : checked === 'locked' ? 'password_locked' : 'password_wrong' };
   }
 
-  /** Counts a finished payment against the member's daily limits (idempotent by reference). */
-  async recordRisk(memberId: string, parts: ReadonlyArray<{ riskTool: RiskTool; amount: bigint }>, reference: string): Promise<void> {
+  /**
+   * Counts a payment against the member's daily limits (idempotent by reference): from before its
+   * try, so one in flight counts; `releaseRisk` takes it back when the payment does not happen.
+   * True when anything was counted (a balance-only payment counts nothing: no round trip).
+   */
+  async recordRisk(memberId: string, parts: ReadonlyArray<{ riskTool: RiskTool; amount: bigint }>, reference: string): Promise<boolean> {
     const at = this.deps.clock.now();
+    let counted = false;
     for (const part of parts) {
-      if (part.riskTool === 'balance' || part.riskTool === 'coupon' || part.riskTool === 'red_packet') continue;
+      if (!limitedRiskTools.includes(part.riskTool)) continue;
       await this.deps.risk.record({ memberId, tool: part.riskTool, amount: part.amount, at, reference: `${reference}:${part.riskTool}` });
+      counted = true;
     }
+    return counted;
+  }
+
+  /** Takes back what recordRisk counted under `reference` (a declined or abandoned payment). */
+  releaseRisk(reference: string): Promise<void> {
+    return this.deps.risk.release(limitedRiskTools.map((tool) => `${reference}:${tool}`));
   }
 
   /** The payment rule over the buyer's methods. */
@@ -236,19 +255,22 @@ export class PaymentService {
 
   /**
    * A refund (refund kind) of `amount` after `refundedBefore` was already refunded: taken from
-   * `source` and returned the way it came — card first, then balance, then marketing tools (whose
+   * `sources` (their parts sum to `amount`: the seller and split receivers, or escrow; all or
+   * nothing) and returned the way it came — card first, then balance, then marketing tools (whose
    * money goes back to the budget) — slicing the original parts in that order.
    */
   async planRefund(input: {
     clientId: string;
     tradeId: string;
-    source: string;
+    sources: readonly PlanEntry[];
     buyer: MemberInfo;
     original: PaymentOrderRow;
     refundedBefore: bigint;
     amount: bigint;
     ctx: PlatformContext;
   }): Promise<Plan> {
+    const sources = input.sources.filter((s) => s.amount > 0n);
+    assert.equal(sources.reduce((sum, s) => sum + s.amount, 0n), input.amount, 'the refund sources give the refund');
     const order = ['card', 'balance', 'red_packet', 'coupon'];
     const methods = (input.original.methods as StoredMethod[]).map((m) => ({ tool: m.tool, amount: BigInt(m.amount) })).sort((a, b) => order.indexOf(a.tool) - order.indexOf(b.tool));
     let skip = input.refundedBefore;
@@ -275,7 +297,8 @@ export class PaymentService {
       clientId: input.clientId,
       memberId: null,
       order: { kind: 'refund', tradeId: input.tradeId, amount: input.amount, methods: parts },
-      hold: { accountId: input.source, amount: input.amount },
+      hold: { accountId: sources[0]!.account, amount: sources[0]!.amount },
+      ...(sources.length > 1 ? { extraHolds: sources.slice(1).map((s) => ({ accountId: s.account, amount: s.amount })) } : {}),
       tools: [],
       channel:
         cardPart > 0n && input.original.channel_order_id

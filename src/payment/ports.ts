@@ -60,6 +60,8 @@ export interface RiskPort {
     { ok: true; passwordRequired: boolean } | { ok: false; reason: 'blacklisted' | 'limit_exceeded' }
   >;
   record(input: { memberId: string; tool: RiskTool; amount: bigint; at: Date; reference: string }): Promise<void>;
+  /** Takes back what `record` counted under these references (the payment did not happen). */
+  release(references: readonly string[]): Promise<void>;
 }
 
 /** A channel order as the payment core follows it. */

@@ -67,7 +67,7 @@ export const errorCodes = {
   TRADE_NOT_PAYABLE: { status: 409, message: 'The trade is not waiting for payment.' },
   TRADE_NOT_CLOSABLE: { status: 409, message: 'Only an unpaid trade can be closed.' },
   TRADE_NOT_CONFIRMABLE: { status: 409, message: 'Only a paid escrow trade can be confirmed.' },
-  TRADE_NOT_REFUNDABLE: { status: 409, message: 'The trade is not paid, so there is nothing to refund.' },
+  TRADE_NOT_REFUNDABLE: { status: 409, message: 'The trade cannot be refunded: it is not paid, or its refund window has ended.' },
   TRADE_CHANGED: { status: 409, message: 'The trade changed while the request ran; try again.' },
   WITHDRAWAL_NOT_BOUNCEABLE: { status: 409, message: 'Only a paid-out withdrawal can bounce.' },
   REFUND_EXCEEDS_PAID: { status: 422, message: 'The refunds would exceed what was paid.' },

@@ -2,7 +2,8 @@
  * Risk (SYSTEM.md §1): checked before a payment's try. A blacklist, single and daily limits per
  * member and tool, and the amount above which the payment password is required. Defaults come from
  * the configuration (API.md "Risk defaults"); a client may have its own per tool in risk.client_limit.
- * Daily usage is what `record` wrote for the day (UTC, as the ledger counts days), so assess is a
+ * Daily usage is what `record` wrote for the day (UTC, as the ledger counts days) and `release`
+ * did not take back (a card payment counts while in flight and once paid, not once declined), so assess is a
  * pre-check: two payments assessed at the same instant may together pass the daily limit once.
  */
 import { sql, type Kysely } from 'kysely';
@@ -128,6 +129,15 @@ export class RiskService {
       .values({ reference: input.reference, member_id: input.memberId, tool: input.tool, day: dayOf(input.at), amount: input.amount, created_at: this.clock.now() })
       .onConflict((oc) => oc.column('reference').doNothing())
       .execute();
+  }
+
+  /**
+   * Takes back uses that did not happen (a declined or abandoned card payment): what `record`
+   * wrote under these references no longer counts. Unknown references are ignored (idempotent).
+   */
+  async release(references: readonly string[]): Promise<void> {
+    if (references.length === 0) return;
+    await this.db.deleteFrom('risk.usage').where('reference', 'in', references).execute();
   }
 
   /** What a member used of a tool on a day (YYYY-MM-DD). */

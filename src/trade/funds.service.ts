@@ -144,8 +144,14 @@ export class FundsService {
     const opened = await this.open(ctx, clientId, 'recharge', input.outBizNo, hash, { amount: input.amount, payee_id: member.id, card_id: card.id });
     if (!opened.created) return opened;
     const plan = this.deps.payment.planRecharge({ clientId, tradeId: opened.row.id, member, agreementId: card.agreement, amount: input.amount, currency: 'CNY', ctx: opened.row.context as unknown as PlatformContext });
-    const row = await this.execute(opened.row, 'funds.recharge', plan);
-    await this.deps.payment.recordRisk(member.id, [{ riskTool: 'recharge', amount: input.amount }], row.id).catch(() => undefined);
+    // Counted from before the try under the payment's id: a declined recharge gives it back (payment core, on cancel).
+    const paymentId = opened.row.payment_order_id!;
+    await this.deps.payment.recordRisk(member.id, [{ riskTool: 'recharge', amount: input.amount }], paymentId).catch(() => undefined);
+    const row = await this.execute(opened.row, 'funds.recharge', plan).catch(async (error: unknown) => {
+      // A refusal (an AppError) means the recharge failed; anything else may still go through.
+      if (error instanceof AppError) await this.deps.payment.releaseRisk(paymentId).catch(() => undefined);
+      throw error;
+    });
     return { row, created: true };
   }
 

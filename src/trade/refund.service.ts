@@ -8,11 +8,13 @@ import { strict as assert } from 'node:assert';
 import type { Kysely, Transaction } from 'kysely';
 import { AppError, newId, type Clock, type Logger, type PlatformContext } from '../platform/index.js';
 import type { ActivityView, PaymentService, Plan } from '../payment/index.js';
+import { refundWindowEnded } from './instant-finish.job.js';
 import type { MemberCache } from './member-cache.js';
 import { refusalError } from './trade.errors.js';
 import * as trades from './trade.repository.js';
 import { beginProcessing, tradeTrx } from './trade-trx.js';
-import { requestHash } from './trade.js';
+import { receiversOf, refundShares } from './refund-shares.js';
+import { requestHash, splitsOf, storeSplits, type Split } from './trade.js';
 import type { TradeDB, TradeKind, TradeRow } from './trade.table.js';
 
 export interface RefundDeps {
@@ -21,6 +23,8 @@ export interface RefundDeps {
   readonly members: MemberCache;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** How long a paid instant trade stays refundable (PAYCORE_INSTANT_REFUND_WINDOW_MS). */
+  readonly instantRefundWindowMs: number;
 }
 
 export interface RefundInput {
@@ -83,8 +87,11 @@ export class RefundService {
       const locked = await trades.lock(trx, parent.id);
       assert(locked);
       if (locked.status !== 'success' && locked.status !== 'finished') throw new AppError('TRADE_NOT_REFUNDABLE', { status: locked.status });
+      // An instant trade is refundable within its window only; a finished escrow trade (released) still is, from its receivers.
+      if (refundWindowEnded(locked, now, this.deps.instantRefundWindowMs)) throw new AppError('TRADE_NOT_REFUNDABLE', { status: locked.status, reason: 'refund_window_ended' });
       const after = await trades.addRefunded(trx, locked.id, input.amount, now);
       if (!after) throw new AppError('REFUND_EXCEEDS_PAID', { refundable: Number(locked.paid_amount - locked.refunded_amount) });
+      const givers = await this.giversOf(trx, locked, input.amount);
       const found = await trades.insertOrFind(trx, trades.newOrder({
         id,
         client_id: parent.client_id,
@@ -101,6 +108,8 @@ export class RefundService {
         scene: parent.scene,
         notify_url: parent.notify_url,
         card_id: parent.card_id,
+        // Who gives this refund back (seller and split receivers); none: escrow (or a recharge's member).
+        splits: storeSplits(givers),
         parent_id: parent.id,
         root_id: parent.root_id,
         payment_order_id: newId(),
@@ -128,10 +137,55 @@ export class RefundService {
       const member = (await this.deps.members.getById(parent.payee_id!))!;
       return payment.planCardRefund({ clientId: parent.client_id, tradeId: refund.id, originalOrderId: original.channel_order_id!, amount: refund.amount, currency: refund.currency, hold: { accountId: member.accountId }, ctx, memo: `recharge refund ${refund.id}` });
     }
-    // Escrow still holding the money refunds from escrow; otherwise the seller gives it back.
-    const source = parent.kind === 'escrow' && parent.status === 'success' ? await payment.accounts.escrow(parent.currency) : (await this.deps.members.getById(parent.payee_id!))!.accountId;
+    // Escrow still holding the money refunds from escrow; otherwise the receivers give it back, as reserved.
+    const givers = splitsOf(refund);
+    const accountOf = async (memberId: string) => (await this.deps.members.getById(memberId))!.accountId;
+    const sources =
+      parent.kind === 'escrow' && parent.status === 'success'
+        ? [{ account: await payment.accounts.escrow(parent.currency), amount: refund.amount }]
+        : givers.length > 0
+          ? await Promise.all(givers.map(async (g) => ({ account: await accountOf(g.memberId), amount: g.amount })))
+          : [{ account: await accountOf(parent.payee_id!), amount: refund.amount }];
     const buyer = (await this.deps.members.getById(parent.payer_id!))!;
-    return payment.planRefund({ clientId: parent.client_id, tradeId: refund.id, source, buyer, original, refundedBefore, amount: refund.amount, ctx });
+    return payment.planRefund({ clientId: parent.client_id, tradeId: refund.id, sources, buyer, original, refundedBefore, amount: refund.amount, ctx });
+  }
+
+  /**
+   * Who gives back a refund of `amount` (the parent locked): nobody for a recharge or an escrow
+   * still holding the money; else the seller and split receivers in proportion to what each
+   * received (refund-shares.ts), after what earlier refunds (processing or done) took from each.
+   */
+  private async giversOf(trx: Transaction<TradeDB>, parent: TradeRow, amount: bigint): Promise<Split[]> {
+    if (parent.kind === 'recharge' || (parent.kind === 'escrow' && parent.status === 'success')) return [];
+    const seller = { memberId: parent.payee_id!, amount };
+    const splits = splitsOf(parent);
+    if (splits.length === 0) return [seller];
+    const taken = new Map<string, bigint>();
+    for (const earlier of await trades.children(trx, parent.id, ['refund'])) {
+      if (earlier.status === 'failed') continue;
+      const gave = splitsOf(earlier);
+      // Refunds reserved before givers were recorded came from the seller (instant) or escrow.
+      if (gave.length === 0 && parent.kind === 'instant') taken.set(parent.payee_id!, (taken.get(parent.payee_id!) ?? 0n) + earlier.amount);
+      for (const g of gave) taken.set(g.memberId, (taken.get(g.memberId) ?? 0n) + g.amount);
+    }
+    const basis = parent.kind === 'instant' ? parent.paid_amount : await this.released(parent.id);
+    const receivers = receiversOf(parent.payee_id!, splits, basis, taken);
+    const left = receivers.reduce((sum, r) => sum + r.received - r.taken, 0n);
+    if (receivers.some((r) => r.taken > r.received) || left < amount) {
+      // Records that do not add up (orders from before this rule): the seller gives it all, as before.
+      this.deps.logger.warn({ trade: parent.id }, 'refund shares do not add up; taken from the seller');
+      return [seller];
+    }
+    return refundShares(receivers, amount)
+      .map((part, i) => ({ memberId: receivers[i]!.memberId, amount: part }))
+      .filter((g) => g.amount > 0n);
+  }
+
+  /** What an escrow release paid out to the seller and split receivers (0 when nothing was left to release). */
+  private async released(tradeId: string): Promise<bigint> {
+    const orders = await this.deps.payment.ordersOfTrade(tradeId);
+    // Still processing when the ledger runs two-phase: the trade is finished at its begin, and a release never fails.
+    return orders.find((o) => o.business === 'trade.escrow_release' && o.status !== 'failed')?.amount ?? 0n;
   }
 
   private async succeeded(trx: Transaction<TradeDB>, activity: ActivityView): Promise<void> {

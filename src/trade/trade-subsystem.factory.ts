@@ -11,6 +11,7 @@ import { intervalWorker, type Clock, type Config, type Databases, type Logger, t
 import { ExceptionRefunds } from './exception-refund.service.js';
 import { fundsRoutes } from './funds.routes.js';
 import { FundsService } from './funds.service.js';
+import { InstantFinishJob } from './instant-finish.job.js';
 import { MemberCache } from './member-cache.js';
 import { RefundService } from './refund.service.js';
 import { tradeRoutes } from './trade.routes.js';
@@ -37,7 +38,7 @@ export interface TradeSubsystem {
   readonly payment: PaymentService;
   readonly routes: FastifyPluginAsync[];
   readonly workers: Worker[];
-  /** One pass of every trade job (timeouts, escrow auto-confirm, exception refunds, orphans); tests call it with their own time. */
+  /** One pass of every trade job (timeouts, escrow auto-confirm, instant refund window, exception refunds, orphans); tests call it with their own time. */
   runJobs(now?: Date): Promise<number>;
 }
 
@@ -70,9 +71,11 @@ export function createTradeSubsystem(deps: TradeSubsystemDeps): TradeSubsystem {
     logger,
     options: { timeoutDefaultSeconds: tuning.timeoutDefaultSeconds, escrowAutoConfirmMs: tuning.escrowAutoConfirmMs, settlementTimeUtc: tuning.settlementTimeUtc, workerIntervalMs: tuning.workerIntervalMs },
   });
-  const refunds = new RefundService({ db, payment, members, clock, logger });
+  const refunds = new RefundService({ db, payment, members, clock, logger, instantRefundWindowMs: tuning.instantRefundWindowMs });
+  const instantFinish = new InstantFinishJob({ db, clock, logger, refundWindowMs: tuning.instantRefundWindowMs });
   const funds = new FundsService({ db, payment, members, cards: deps.members, exceptions, clock, logger, settlementTimeUtc: tuning.settlementTimeUtc });
-  const runJobs = async (now: Date = clock.now()) => (await trades.runJobs(now)) + (await refunds.runJobs(now)) + (await exceptions.runPending());
+  const runJobs = async (now: Date = clock.now()) =>
+    (await trades.runJobs(now)) + (await instantFinish.run(now)) + (await refunds.runJobs(now)) + (await exceptions.runPending());
   return {
     trades,
     refunds,

@@ -147,6 +147,19 @@ export function escrowDue(db: Kysely<TradeDB>, now: Date, limit: number): Promis
     .execute();
 }
 
+/** Paid instant trades whose refund window ended (paid before `paidBefore`), oldest first (bounded). */
+export function instantRefundEnded(db: Kysely<TradeDB>, paidBefore: Date, limit: number): Promise<TradeRow[]> {
+  return db
+    .selectFrom('trade.trade_order')
+    .selectAll()
+    .where('kind', '=', 'instant')
+    .where('status', '=', 'success')
+    .where('paid_at', '<', paidBefore)
+    .orderBy('paid_at')
+    .limit(limit)
+    .execute();
+}
+
 export function children(db: Kysely<TradeDB>, parentId: string, kinds: TradeKind[]): Promise<TradeRow[]> {
   return db.selectFrom('trade.trade_order').selectAll().where('parent_id', '=', parentId).where('kind', 'in', kinds).orderBy('created_at').execute();
 }

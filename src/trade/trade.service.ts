@@ -52,10 +52,21 @@ export interface CreateTradeInput {
 
 export const tradeKinds = ['instant', 'escrow'] as const;
 
+/** How long, and how many, trades created here are kept for a pay that follows (see TradeService.justCreated). */
+const justCreatedTtlMs = 2_000;
+const justCreatedMax = 10_000;
+
 
 export class TradeService {
   /** Rows of payments running in this process, so the hot path reads each trade once (a cache, never the truth: misses read the row). */
   private readonly inflight = new Map<string, TradeRow>();
+  /**
+   * Trades this process created a moment ago, taken once by a pay that follows at once (create
+   * then pay), so it does not read back the row it just wrote. A copy gone stale meanwhile (paid
+   * or closed by another process) is harmless: every move is a compare-and-set (the one-phase
+   * path on the row's version, the others on its status), so that pay is refused as not payable.
+   */
+  private readonly justCreated = new Map<string, { readonly row: TradeRow; readonly atMs: number }>();
 
   constructor(private readonly deps: TradeDeps) {
     deps.payment.register('trade.pay', {
@@ -126,7 +137,22 @@ export class TradeService {
       ? { row, created: true }
       : { row: (await trades.findByOutNo(this.deps.db, clientId, 'trade', input.outTradeNo))!, created: false };
     if (!result.created && result.row.request_hash !== hash) throw new AppError('OUT_TRADE_NO_CONFLICT', { out_trade_no: input.outTradeNo, trade_id: result.row.id });
+    if (result.created) this.rememberCreated(row);
     return result;
+  }
+
+  private rememberCreated(row: TradeRow): void {
+    // Bounded: the oldest goes first (a Map iterates in insertion order).
+    if (this.justCreated.size >= justCreatedMax) this.justCreated.delete(this.justCreated.keys().next().value!);
+    this.justCreated.set(row.id, { row, atMs: Date.now() });
+  }
+
+  /** The row create() wrote, if this process created the trade within justCreatedTtlMs (once). */
+  private takeCreated(clientId: string, id: string): TradeRow | undefined {
+    const entry = this.justCreated.get(id);
+    if (!entry) return undefined;
+    this.justCreated.delete(id);
+    return entry.row.client_id === clientId && Date.now() - entry.atMs < justCreatedTtlMs ? entry.row : undefined;
   }
 
   /** Buyer, seller and split receivers are members of the client; splits leave the seller something. */
@@ -174,7 +200,7 @@ export class TradeService {
 
   /** Pays a trade with the buyer's methods; card payments may come back `paying`. */
   async pay(ctx: PlatformContext, clientId: string, id: string, input: { methods: readonly MethodInput[]; password?: string }): Promise<TradeRow> {
-    const row = await this.mustGet(clientId, id);
+    const row = this.takeCreated(clientId, id) ?? (await this.mustGet(clientId, id));
     if (row.status !== 'wait_pay') throw new AppError('TRADE_NOT_PAYABLE', { status: row.status });
     if (row.timeout_at && row.timeout_at <= this.now()) {
       await this.close(row, 'timeout');
@@ -191,6 +217,9 @@ export class TradeService {
     if (denied) throw refusalError(denied);
     const plan = await payment.planTradePay({ clientId, tradeId: row.id, payer: buyer, payees: await this.payeesOf(row), amount: row.amount, currency: row.currency, parts, ctx: { ...(row.context as unknown as PlatformContext), traceId: ctx.traceId } });
     const paymentId = newId();
+    // Counted toward the daily limits from before the try, so a payment in flight counts; one that does not happen gives it back.
+    const warn = (error: unknown) => this.deps.logger.warn({ err: error, payment: paymentId }, 'risk usage not recorded or released');
+    const counted = await payment.recordRisk(buyer.id, risky.slice(0, parts.length), paymentId).catch((error: unknown) => (warn(error), true));
     this.inflight.set(paymentId, row);
     let result;
     let done: TradeRow | undefined;
@@ -203,10 +232,9 @@ export class TradeService {
     }
     if (result.status === 'refused') {
       // Nothing was paid: the trade is as it was (or another attempt won the compare-and-set).
+      if (counted) await payment.releaseRisk(paymentId).catch(warn);
       throw refusalError(result.refusal);
     }
-    // Counted toward the daily limits once paid, or once the bank was asked (a card result comes later).
-    await payment.recordRisk(buyer.id, risky.slice(0, parts.length), paymentId).catch((error: unknown) => this.deps.logger.warn({ err: error }, 'risk usage not recorded'));
     if (result.status === 'confirmed' && done) return done;
     return (await trades.find(this.deps.db, row.id))!;
   }
@@ -311,6 +339,7 @@ export class TradeService {
   }
 
   private async close(row: TradeRow, why: 'client' | 'timeout'): Promise<TradeRow | undefined> {
+    this.justCreated.delete(row.id);
     const now = this.now();
     return this.deps.db.transaction().execute(async (trx) => {
       const closed = await trades.move(trx, row, ['wait_pay'], 'closed', { closed_at: now }, now);
