@@ -134,30 +134,19 @@ export function expiredUnpaid(db: Kysely<TradeDB>, now: Date, limit: number): Pr
   return db.selectFrom('trade.trade_order').selectAll().where('status', '=', 'wait_pay').where('timeout_at', '<', now).orderBy('timeout_at').limit(limit).execute();
 }
 
+/** Paid trades of one kind whose `column` is before `before`, oldest first (bounded). */
+function paidDue(db: Kysely<TradeDB>, kind: 'escrow' | 'instant', column: 'confirm_due_at' | 'paid_at', before: Date, limit: number): Promise<TradeRow[]> {
+  return db.selectFrom('trade.trade_order').selectAll().where('kind', '=', kind).where('status', '=', 'success').where(column, '<', before).orderBy(column).limit(limit).execute();
+}
+
 /** Escrow trades whose buyer did not confirm within the period (bounded). */
 export function escrowDue(db: Kysely<TradeDB>, now: Date, limit: number): Promise<TradeRow[]> {
-  return db
-    .selectFrom('trade.trade_order')
-    .selectAll()
-    .where('kind', '=', 'escrow')
-    .where('status', '=', 'success')
-    .where('confirm_due_at', '<', now)
-    .orderBy('confirm_due_at')
-    .limit(limit)
-    .execute();
+  return paidDue(db, 'escrow', 'confirm_due_at', now, limit);
 }
 
 /** Paid instant trades whose refund window ended (paid before `paidBefore`), oldest first (bounded). */
 export function instantRefundEnded(db: Kysely<TradeDB>, paidBefore: Date, limit: number): Promise<TradeRow[]> {
-  return db
-    .selectFrom('trade.trade_order')
-    .selectAll()
-    .where('kind', '=', 'instant')
-    .where('status', '=', 'success')
-    .where('paid_at', '<', paidBefore)
-    .orderBy('paid_at')
-    .limit(limit)
-    .execute();
+  return paidDue(db, 'instant', 'paid_at', paidBefore, limit);
 }
 
 export function children(db: Kysely<TradeDB>, parentId: string, kinds: TradeKind[]): Promise<TradeRow[]> {

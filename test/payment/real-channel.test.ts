@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHarness, type Harness } from '../channel/channel-harness.js';
 import { assertLedgerCheck, eventually } from '../trade/trade-support.js';
+import { apiClient, bindCardOverHttp } from './http-client.js';
 
 let h: Harness;
 let key: string;
@@ -20,29 +21,15 @@ after(async () => {
   await h?.close();
 });
 
-async function api(method: 'GET' | 'POST', url: string, body?: unknown): Promise<{ status: number; body: Record<string, any> }> {
-  const response = await h.platform.runtime.http.inject({
-    method,
-    url,
-    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
-  });
-  return { status: response.statusCode, body: response.body ? JSON.parse(response.body) : {} };
-}
+const api = apiClient(() => h.platform, () => key);
 
-let phones = 0;
+let members = 0;
 async function member(cardNo?: string): Promise<{ id: string; accountId: string; card?: string }> {
-  const created = await api('POST', '/v1/members', { type: 'personal', name: `m-${phones}` });
+  members += 1;
+  const created = await api('POST', '/v1/members', { type: 'personal', name: `m-${members}` });
   assert.ok(created.status === 201 || created.status === 200, JSON.stringify(created.body));
   if (!cardNo) return { id: created.body.id, accountId: created.body.account_id };
-  phones += 1;
-  const phone = `138${String(process.pid % 10_000).padStart(4, '0')}${String(phones).padStart(4, '0')}`;
-  const signed = await api('POST', `/v1/members/${created.body.id}/cards`, { card_no: cardNo, holder_name: 'Li Lei', phone });
-  assert.ok(signed.status === 201 || signed.status === 200, JSON.stringify(signed.body));
-  const sms = await api('GET', `/v1/sandbox/sms?phone=${phone}`);
-  const verified = await api('POST', `/v1/cards/${signed.body.id}/verify`, { sms_code: sms.body.code });
-  assert.equal(verified.body.status, 'active', JSON.stringify(verified.body));
-  return { id: created.body.id, accountId: created.body.account_id, card: signed.body.id };
+  return { id: created.body.id, accountId: created.body.account_id, card: await bindCardOverHttp(api, created.body.id, cardNo, 'Li Lei') };
 }
 
 test('a card payment through a simulated bank: paying, then success by callback', async () => {

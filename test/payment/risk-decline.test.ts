@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { dayOf } from '../../src/risk/index.js';
 import { startHarness, type Harness } from '../channel/channel-harness.js';
 import { assertLedgerCheck, eventually } from '../trade/trade-support.js';
+import { apiClient, bindCardOverHttp } from './http-client.js';
 
 let h: Harness;
 let key: string;
@@ -27,30 +28,13 @@ after(async () => {
   await h?.close();
 });
 
-async function api(method: 'GET' | 'POST', url: string, body?: unknown): Promise<{ status: number; body: Record<string, any> }> {
-  const response = await h.platform.runtime.http.inject({
-    method,
-    url,
-    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
-  });
-  return { status: response.statusCode, body: response.body ? JSON.parse(response.body) : {} };
-}
+const api = apiClient(() => h.platform, () => key);
+const bindCard = (memberId: string, cardNo: string): Promise<string> => bindCardOverHttp(api, memberId, cardNo);
 
-let phones = 0;
-async function bindCard(memberId: string, cardNo: string): Promise<string> {
-  phones += 1;
-  const phone = `139${String(process.pid % 10_000).padStart(4, '0')}${String(phones).padStart(4, '0')}`;
-  const signed = await api('POST', `/v1/members/${memberId}/cards`, { card_no: cardNo, holder_name: 'Han Meimei', phone });
-  assert.ok(signed.status === 201 || signed.status === 200, JSON.stringify(signed.body));
-  const sms = await api('GET', `/v1/sandbox/sms?phone=${phone}`);
-  const verified = await api('POST', `/v1/cards/${signed.body.id}/verify`, { sms_code: sms.body.code });
-  assert.equal(verified.body.status, 'active', JSON.stringify(verified.body));
-  return signed.body.id;
-}
-
+let members = 0;
 async function member(): Promise<string> {
-  const created = await api('POST', '/v1/members', { type: 'personal', name: `m-${phones}` });
+  members += 1;
+  const created = await api('POST', '/v1/members', { type: 'personal', name: `m-${members}` });
   assert.ok(created.status === 201 || created.status === 200, JSON.stringify(created.body));
   return created.body.id;
 }
