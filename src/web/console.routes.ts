@@ -13,6 +13,7 @@ import type { PaymentService } from '../payment/index.js';
 import { AppError, toSafeInteger } from '../platform/index.js';
 import { refundJson, tradeJson, type TradeService, type RefundService } from '../trade/index.js';
 import type { TrafficMeter } from './traffic-meter.js';
+import type { LoginThrottle } from './login-throttle.js';
 
 export interface ConsoleRouteDeps {
   readonly operators: OperatorService;
@@ -24,6 +25,7 @@ export interface ConsoleRouteDeps {
   readonly refunds: RefundService;
   readonly payment: PaymentService;
   readonly meter: TrafficMeter;
+  readonly loginThrottle: LoginThrottle;
 }
 
 const noQuery = { type: 'object', additionalProperties: false } as const;
@@ -79,8 +81,15 @@ export function consoleRoutes(deps: ConsoleRouteDeps): FastifyPluginAsync {
 
   return async (app) => {
     app.post<{ Body: { name: string; password: string } }>('/admin/login', { config: { auth: 'none' }, schema: { body: loginBody } }, async (request) => {
-      const result = await deps.operators.login(request.body.name, request.body.password);
-      if (!result) throw new AppError('UNAUTHENTICATED', { reason: 'wrong name or password' });
+      const { name, password } = request.body;
+      const waitMs = deps.loginThrottle.waitMs(name, request.ip);
+      if (waitMs > 0) throw new AppError('RATE_LIMITED', { limit: 'login_failures' }, { headers: { 'retry-after': String(Math.ceil(waitMs / 1000)) } });
+      const result = await deps.operators.login(name, password);
+      if (!result) {
+        deps.loginThrottle.failed(name, request.ip);
+        throw new AppError('UNAUTHENTICATED', { reason: 'wrong name or password' });
+      }
+      deps.loginThrottle.succeeded(name);
       return { token: result.token, operator: result.operator };
     });
 

@@ -192,3 +192,18 @@ test('the pages are served with their security headers; assets only by safe name
   assert.equal((await h.platform.runtime.http.inject({ method: 'GET', url: '/ui/assets/..%2Fpackage.json' })).statusCode, 400);
   assert.equal((await h.platform.runtime.http.inject({ method: 'GET', url: '/console' })).statusCode, 200);
 });
+
+test('console login: after 5 wrong passwords the name is refused with 429 until the window passes, even with the right one', async () => {
+  const target = await h.platform.newOperator('viewer');
+  const other = await h.platform.newOperator('viewer');
+  const login = (name: string, password: string) =>
+    h.platform.runtime.http.inject({ method: 'POST', url: '/admin/login', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ name, password }) });
+  for (let i = 0; i < 5; i += 1) assert.equal((await login(target.name, `guess-${i}`)).statusCode, 401);
+  const locked = await login(target.name, target.password);
+  assert.equal(locked.statusCode, 429);
+  assert.equal(JSON.parse(locked.body).error.code, 'RATE_LIMITED');
+  assert.ok(Number(locked.headers['retry-after']) > 800, `Retry-After ${String(locked.headers['retry-after'])} s`);
+  // Another operator is not affected; a success clears its own count.
+  assert.equal((await login(other.name, 'wrong')).statusCode, 401);
+  assert.equal((await login(other.name, other.password)).statusCode, 200);
+});
