@@ -197,15 +197,10 @@ export class RefundService {
     await trades.emitChange(trx, moved, 'succeeded');
     const parent = await trades.lock(trx, row.parent_id!);
     if (!parent || (parent.kind !== 'instant' && parent.kind !== 'escrow')) return;
-    if (parent.refunded_amount !== parent.paid_amount || !(await this.allSettled(trx, parent.id))) return;
+    if (parent.refunded_amount !== parent.paid_amount || (await trades.hasRefundInFlight(trx, parent.id))) return;
     // Fully refunded: the trade is closed.
     const closed = await trades.move(trx, parent, ['success', 'finished'], 'closed', { closed_at: now }, now);
     if (closed) await trades.emitChange(trx, closed, 'closed');
-  }
-
-  private async allSettled(trx: Transaction<TradeDB>, parentId: string): Promise<boolean> {
-    const open = await trx.selectFrom('trade.trade_order').select('id').where('parent_id', '=', parentId).where('kind', '=', 'refund').where('status', '=', 'processing').executeTakeFirst();
-    return open === undefined;
   }
 
   /** processing → failed, and what it reserved is refundable again. */

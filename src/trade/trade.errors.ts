@@ -20,6 +20,7 @@ const codes: Record<string, ErrorCode> = {
   refund_exceeds_paid: 'REFUND_EXCEEDS_PAID',
   not_refundable: 'TRADE_NOT_REFUNDABLE',
   not_confirmable: 'TRADE_NOT_CONFIRMABLE',
+  refund_in_flight: 'TRADE_NOT_CONFIRMABLE',
   changed: 'TRADE_CHANGED',
   // The bank declined (or never answered) within the request: the payment did not go through.
   channel_failed: 'PAYMENT_FAILED',

@@ -149,6 +149,12 @@ export function instantRefundEnded(db: Kysely<TradeDB>, paidBefore: Date, limit:
   return paidDue(db, 'instant', 'paid_at', paidBefore, limit);
 }
 
+/** Whether a refund of the trade is still processing (reserved, its money not settled yet). */
+export async function hasRefundInFlight(db: Kysely<TradeDB> | Transaction<TradeDB>, parentId: string): Promise<boolean> {
+  const open = await db.selectFrom('trade.trade_order').select('id').where('parent_id', '=', parentId).where('kind', '=', 'refund').where('status', '=', 'processing').executeTakeFirst();
+  return open !== undefined;
+}
+
 export function children(db: Kysely<TradeDB>, parentId: string, kinds: TradeKind[]): Promise<TradeRow[]> {
   return db.selectFrom('trade.trade_order').selectAll().where('parent_id', '=', parentId).where('kind', 'in', kinds).orderBy('created_at').execute();
 }

@@ -387,6 +387,10 @@ export class TradeService {
     const row = await trades.lock(trx, activity.businessRef);
     assert(row);
     if (row.status !== 'success') return { reason: 'not_confirmable' };
+    // A refund still in flight may fail and give its share back to escrow, after the release has
+    // paid out the rest: the trade would then be finished with money left in escrow. Release once
+    // every refund has settled (the job tries again; a buyer's confirm is answered 409).
+    if (await trades.hasRefundInFlight(trx, row.id)) return { reason: 'refund_in_flight' };
     // A refund was reserved since the plan was made: plan again (escrow holds only what is left).
     if (row.paid_amount - row.refunded_amount !== activity.plan.order.amount) return { reason: 'changed' };
     const moved = await trades.move(trx, row, ['success'], 'finished', { finished_at: now }, now);
@@ -403,7 +407,9 @@ export class TradeService {
         await this.release(row);
         done += 1;
       } catch (error) {
-        this.deps.logger.warn({ err: error, trade: row.id }, 'escrow auto-confirm failed; retried');
+        const waiting = error instanceof AppError && (error.details as { reason?: string } | undefined)?.reason === 'refund_in_flight';
+        if (waiting) this.deps.logger.debug({ trade: row.id }, 'escrow auto-confirm waits for a refund in flight');
+        else this.deps.logger.warn({ err: error, trade: row.id }, 'escrow auto-confirm failed; retried');
       }
     }
     return done;

@@ -5,7 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertLedgerCheck, startTradeHarness, type TradeHarness } from './trade-support.js';
+import { assertLedgerCheck, eventually, startTradeHarness, type TradeHarness } from './trade-support.js';
 
 let h: TradeHarness;
 let escrow: string;
@@ -82,4 +82,35 @@ test('a refund before release comes out of escrow; the release pays the rest; la
   assert.equal((await h.balance(seller.accountId)).posted, 0n);
   assert.equal((await h.balance(buyer.accountId)).posted, 1_000n);
   assert.equal((await h.api('GET', `/v1/trades/${trade.id}`)).body.status, 'closed');
+});
+
+test('a release waits for a refund in flight: a declined refund leaves its money for the release, never stranded in escrow', async () => {
+  const buyer = await h.member('buyer');
+  const seller = await h.member('seller');
+  const card = await h.card(buyer.id);
+  const created = await h.trade({ type: 'escrow', buyer_id: buyer.id, seller_id: seller.id, amount: 1_000 });
+  await h.api('POST', `/v1/trades/${created.id}/pay`, { methods: [{ tool: 'card', card_id: card }] });
+  await eventually(async () => (await h.api('GET', `/v1/trades/${created.id}`)).body.status === 'success', 'card payment into escrow');
+  const escrow = await h.platform.runtime.trade.payment.accounts.escrow('CNY');
+  const escrowBefore = (await h.balance(escrow)).posted;
+  h.channel.mode = 'manual';
+  try {
+    const refund = await h.api('POST', `/v1/trades/${created.id}/refunds`, { out_refund_no: 'E-inflight', amount: 300 });
+    assert.equal(refund.status, 201, JSON.stringify(refund.body));
+    assert.equal(refund.body.status, 'processing');
+    // The buyer confirms receipt while the bank has not answered the refund: not yet.
+    const early = await h.api('POST', `/v1/trades/${created.id}/confirm`);
+    assert.equal(early.status, 409, JSON.stringify(early.body));
+    assert.deepEqual([early.body.error.code, early.body.error.details.reason], ['TRADE_NOT_CONFIRMABLE', 'refund_in_flight']);
+    // The bank declines the refund: its 300 is the trade's again, still in escrow.
+    const [bankRefund] = h.channel.byService('refund').filter((o) => o.status === 'processing');
+    h.channel.settle(bankRefund!.id, 'failed');
+    await eventually(async () => (await h.api('GET', `/v1/refunds/${refund.body.id}`)).body.status === 'failed', 'refund failed');
+  } finally {
+    h.channel.mode = 'success';
+  }
+  const confirmed = await h.api('POST', `/v1/trades/${created.id}/confirm`);
+  assert.equal(confirmed.body.status, 'finished', JSON.stringify(confirmed.body));
+  assert.equal((await h.balance(seller.accountId)).posted, 1_000n, 'the seller gets everything, the declined refund included');
+  assert.equal((await h.balance(escrow)).posted, escrowBefore - 1_000n, 'nothing of this trade is left in escrow');
 });
