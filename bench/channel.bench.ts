@@ -11,13 +11,12 @@
  * 32) callers each pay, wait for the result, pay again. The last line printed is one JSON object.
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Databases, newId, createLogger, loadConfig, startEmbedded, systemContext, withDatabaseName, ensureDatabase } from '../src/platform/index.js';
+import { Databases, newId, createLogger, freePort, loadConfig, startEmbedded, systemContext, withDatabaseName, ensureDatabase } from '../src/platform/index.js';
 import { createRuntime } from '../src/runtime/index.js';
 import type { ChannelOrder } from '../src/channel/index.js';
 
@@ -26,17 +25,6 @@ const callers = Number(process.env.BENCH_CALLERS ?? 32);
 const warmupMs = 2_000;
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const secrets = { PAYCORE_BANK_ALPHA_SECRET: 'bench-alpha-secret-0123456789', PAYCORE_BANK_BETA_SECRET: 'bench-beta-secret-0123456789', PAYCORE_CARD_NETWORK_KEY: 'bench-network-key-0123456789' };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function startSim(bank: string, port: number, dataDir: string): Promise<ChildProcess> {
   const env = { ...process.env, ...secrets, LOG_LEVEL: 'warn' };

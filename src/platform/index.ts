@@ -11,4 +11,5 @@ export { createPool, createKysely, ensureDatabase, withDatabaseName, pgTypes, ty
 export { startEmbedded, type EmbeddedHandle } from './db/embedded.js';
 export { sha256Hex, randomToken, hashPassword, verifyPassword } from './crypto.js';
 export type { Kysely } from 'kysely';
+export { freePort } from './net.js';
 export { intervalWorker, backoffWorker, type Worker, type WakeableWorker, type PollOutcome } from './worker.js';

@@ -1,22 +1,12 @@
 /** Real processes for tests: the `paycore` bin, free ports, waiting for output. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const paycoreBin = path.join(repoRoot, 'bin', 'paycore.mjs');
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../src/platform/net.js';
 
 /** The environment for a child: this process's, minus database settings, plus `extra`. */
 export function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
