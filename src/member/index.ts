@@ -5,5 +5,5 @@
 export { MemberService, type MemberDeps, type MemberOptions, type CreateMemberInput, type OpenMemberResult } from './member.service.js';
 export { memberAccountCode, type Member, type MemberType, type Card, type CardBinder, type PasswordCheck } from './member.js';
 export type { BindCardInput, BindCardResult, VerifyMemberCardResult, VerifyCardRefusal } from './card.service.js';
-export { memberRoutes } from './member.routes.js';
+export { cardCodes, memberRoutes } from './member.routes.js';
 export type { MemberDB } from './member.table.js';

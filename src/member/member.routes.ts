@@ -39,7 +39,8 @@ const passwordBody = { type: 'object', required: ['password'], additionalPropert
 const emptyBody = { type: ['object', 'null'], additionalProperties: false, properties: {} } as const;
 const entriesQuery = { ...listQuerySchema, properties: { ...listQuerySchema.properties, starting_after: { type: 'string', pattern: '^[0-9]{1,19}$' } } } as const;
 
-const cardCodes: Record<VerifyCardRefusal | 'INVALID_CARD' | 'CARD_NOT_SUPPORTED', ErrorCode> = {
+/** A card binding's or verification's refusal as an API error code (the cashier answers with the same). */
+export const cardCodes: Record<VerifyCardRefusal | 'INVALID_CARD' | 'CARD_NOT_SUPPORTED', ErrorCode> = {
   INVALID_CARD: 'CARD_INVALID',
   CARD_NOT_SUPPORTED: 'CARD_NOT_SUPPORTED',
   SIGN_REFUSED: 'CARD_SIGN_REFUSED',

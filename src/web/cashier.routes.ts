@@ -6,8 +6,8 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { idParamsSchema } from '../http/index.js';
 import { methodsWellFormed, type MethodInput } from '../payment/index.js';
-import type { MemberService } from '../member/index.js';
-import { AppError, toSafeInteger, type Clock, type ErrorCode } from '../platform/index.js';
+import { cardCodes, type MemberService } from '../member/index.js';
+import { AppError, toSafeInteger, type Clock} from '../platform/index.js';
 import { payBody, type TradeRow, type TradeService } from '../trade/index.js';
 import { issueCashierToken, verifyCashierToken, type CashierGrant } from './cashier-link.js';
 import type { CashierService, CashierView } from './cashier.service.js';
@@ -32,17 +32,6 @@ const bindCardBody = {
 } as const;
 const verifyCardBody = { type: 'object', required: ['sms_code'], additionalProperties: false, properties: { sms_code: { type: 'string', pattern: '^[0-9]{4,8}$' } } } as const;
 const cardParams = { type: 'object', required: ['id', 'card_id'], additionalProperties: false, properties: { id: { type: 'string', minLength: 1, maxLength: 64 }, card_id: { type: 'string', minLength: 1, maxLength: 64 } } } as const;
-const cardCodes: Record<string, ErrorCode> = {
-  INVALID_CARD: 'CARD_INVALID',
-  CARD_NOT_SUPPORTED: 'CARD_NOT_SUPPORTED',
-  SIGN_REFUSED: 'CARD_SIGN_REFUSED',
-  BANK_UNAVAILABLE: 'DEPENDENCY_UNAVAILABLE',
-  NOT_FOUND: 'NOT_FOUND',
-  NOT_PENDING: 'CARD_NOT_PENDING',
-  SMS_CODE_WRONG: 'SMS_CODE_WRONG',
-  SMS_CODE_EXPIRED: 'SMS_CODE_EXPIRED',
-  SMS_CODE_LOCKED: 'SMS_CODE_LOCKED',
-};
 
 /** The trade as the buyer may see it: no splits, no notify URL, no client data. */
 function buyerTrade(row: TradeRow, merchantName: string | undefined): Record<string, unknown> {
@@ -121,7 +110,7 @@ export function cashierRoutes(deps: CashierRouteDeps): FastifyPluginAsync {
         const grant = grantOf(request);
         const buyer = await buyerOf(grant);
         const result = await deps.members.bindCard(buyer, grant.clientId, { cardNo: request.body.card_no, holderName: request.body.holder_name, phone: request.body.phone });
-        if (!result.ok) throw new AppError(cardCodes[result.reason]!, { reason: result.reason.toLowerCase() });
+        if (!result.ok) throw new AppError(cardCodes[result.reason], { reason: result.reason.toLowerCase() });
         return reply.code(201).send({ id: result.card.id, bank: result.card.bank, last4: result.card.last4, status: result.card.status });
       },
     );
@@ -135,7 +124,7 @@ export function cashierRoutes(deps: CashierRouteDeps): FastifyPluginAsync {
         const card = await deps.members.getCard(grant.clientId, request.params.card_id);
         if (!card || card.memberId !== buyer) throw new AppError('NOT_FOUND');
         const result = await deps.members.verifyCard({ ...request.ctx, client: grant.clientId }, card.id, request.body.sms_code);
-        if (!result.ok) throw new AppError(cardCodes[result.reason]!, { reason: result.reason.toLowerCase() });
+        if (!result.ok) throw new AppError(cardCodes[result.reason], { reason: result.reason.toLowerCase() });
         return { id: result.card.id, bank: result.card.bank, last4: result.card.last4, status: result.card.status };
       },
     );
