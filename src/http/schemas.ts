@@ -11,10 +11,10 @@ export const idParamsSchema = {
   properties: { id: idSchema },
 } as const;
 
-/** `?limit=` (≤ 100) and `?starting_after=`; query strings are strings, converted by the route. */
 /** `?limit=` alone: 1 to 100, as a query-string string. */
 export const limitSchema = { type: 'string', pattern: '^(100|[1-9][0-9]?)$' } as const;
 
+/** `?limit=` (≤ 100) and `?starting_after=`; query strings are strings, converted by the route. */
 export const listQuerySchema = {
   type: 'object',
   additionalProperties: false,

@@ -1,6 +1,7 @@
 /** HTTP routes of recharges, withdrawals and transfers (API.md "Funds in and out"), and the operator's bounce. */
 import type { FastifyPluginAsync } from 'fastify';
 import { amountSchema, idParamsSchema, idSchema, outNoSchema } from '../http/index.js';
+import { refundBody, type RefundBody } from './refund.schema.js';
 import { AppError } from '../platform/index.js';
 import type { FundsService } from './funds.service.js';
 import type { RefundService } from './refund.service.js';
@@ -37,13 +38,6 @@ const transferBody = {
   },
 } as const;
 
-const refundBody = {
-  type: 'object',
-  required: ['out_refund_no', 'amount'],
-  additionalProperties: false,
-  properties: { out_refund_no: outNoSchema, amount: amountSchema, reason: { type: 'string', maxLength: 256 } },
-} as const;
-
 const emptyBody = { type: ['object', 'null'], additionalProperties: false, properties: {} } as const;
 
 export function fundsRoutes(funds: FundsService, refunds: RefundService, options: { maxAmountMinor: bigint }): FastifyPluginAsync {
@@ -58,7 +52,7 @@ export function fundsRoutes(funds: FundsService, refunds: RefundService, options
       if (!row) throw new AppError('NOT_FOUND');
       return rechargeJson(row);
     });
-    app.post<IdParams & { Body: { out_refund_no: string; amount: number; reason?: string } }>('/v1/recharges/:id/refunds', { schema: { params: idParamsSchema, body: refundBody } }, async (request, reply) => {
+    app.post<IdParams & { Body: RefundBody }>('/v1/recharges/:id/refunds', { schema: { params: idParamsSchema, body: refundBody } }, async (request, reply) => {
       const b = request.body;
       const input = { outRefundNo: b.out_refund_no, amount: apiAmount(b.amount, options.maxAmountMinor), ...(b.reason !== undefined ? { reason: b.reason } : {}) };
       const { row, created } = await refunds.refund(request.ctx, request.client!.id, request.params.id, input, ['recharge']);

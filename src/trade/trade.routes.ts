@@ -1,6 +1,7 @@
 /** HTTP routes of trades and refunds (API.md "Trades"); thin: schema, parse the edge, call the service. */
 import type { FastifyPluginAsync } from 'fastify';
 import { amountSchema, idParamsSchema, idSchema, outNoSchema } from '../http/index.js';
+import { refundBody, type RefundBody } from './refund.schema.js';
 import { methodsWellFormed, type MethodInput } from '../payment/index.js';
 import { AppError, fromSafeInteger } from '../platform/index.js';
 import type { RefundService } from './refund.service.js';
@@ -59,13 +60,6 @@ export const payBody = {
     methods: { type: 'array', minItems: 1, maxItems: 6, items: { oneOf: [method('balance'), method('card', 'card_id'), method('coupon', 'coupon_id'), method('red_packet', 'red_packet_id')] } },
     payment_password: { type: 'string', minLength: 1, maxLength: 64 },
   },
-} as const;
-
-const refundBody = {
-  type: 'object',
-  required: ['out_refund_no', 'amount'],
-  additionalProperties: false,
-  properties: { out_refund_no: outNoSchema, amount: amountSchema, reason: { type: 'string', maxLength: 256 } },
 } as const;
 
 const listQuery = { type: 'object', required: ['out_trade_no'], additionalProperties: false, properties: { out_trade_no: outNoSchema } } as const;
@@ -132,7 +126,7 @@ export function tradeRoutes(trades: TradeService, refunds: RefundService, option
 
     app.post<IdParams>('/v1/trades/:id/close', { schema: { params: idParamsSchema, body: emptyBody } }, async (request) => tradeJson(await trades.closeByClient(request.client!.id, request.params.id)));
 
-    app.post<IdParams & { Body: { out_refund_no: string; amount: number; reason?: string } }>('/v1/trades/:id/refunds', { schema: { params: idParamsSchema, body: refundBody } }, async (request, reply) => {
+    app.post<IdParams & { Body: RefundBody }>('/v1/trades/:id/refunds', { schema: { params: idParamsSchema, body: refundBody } }, async (request, reply) => {
       const body = request.body;
       const input = { outRefundNo: body.out_refund_no, amount: apiAmount(body.amount, options.maxAmountMinor), ...(body.reason !== undefined ? { reason: body.reason } : {}) };
       const { row, created } = await refunds.refund(request.ctx, request.client!.id, request.params.id, input, ['instant', 'escrow']);
