@@ -32,16 +32,8 @@ function toAccount(row: Row): Account {
   };
 }
 
-export interface NewAccount {
-  readonly id: string;
-  readonly type: AccountType;
-  readonly currency: string;
-  readonly code: string | null;
-  readonly owner: string | null;
-  readonly floor: bigint | null;
-  readonly hot: HotMode;
-  readonly subCount: number;
-}
+/** An account to open: its metadata, no balances yet. */
+export type NewAccount = Omit<Account, 'posted' | 'frozen' | 'available'>;
 
 /** Inserts an account (and its slots) in one statement; a taken code inserts nothing. */
 export async function insertAccount(exec: Executor, account: NewAccount): Promise<boolean> {
