@@ -8,11 +8,11 @@
  */
 import pg from 'pg';
 import { sql, type Kysely } from 'kysely';
-import { backoffWorker, pgTypes, type Config, type Databases, type Logger, type PlatformContext, type PollOutcome, type WakeableWorker, type Worker } from '../platform/index.js';
+import { backoffWorker, pgTypes, type Config, type Databases, type Logger, type PollOutcome, type WakeableWorker, type Worker } from '../platform/index.js';
 import type { Bus } from './bus.js';
 import { afterFailure, errorText, type ConsumerExecutor, type ConsumerSpec } from './consumer.js';
 import type { DeadLetterRepository } from './dead-letter.repository.js';
-import { bucketOf, matchesTopic, type BusEvent } from './event.js';
+import { bucketOf, matchesTopic, rowToEvent, type BusEvent } from './event.js';
 import type { EventsDB, MessageRow } from './events.table.js';
 
 /** Serialises writers of events.message (an arbitrary constant, unique within Paycore). */
@@ -32,19 +32,6 @@ export interface DbBusDeps {
   readonly executor: ConsumerExecutor;
   readonly deadLetters: DeadLetterRepository;
   readonly owner: string;
-}
-
-export function messageToEvent(row: MessageRow): BusEvent {
-  return {
-    id: row.id,
-    type: row.type,
-    key: row.key,
-    payload: row.payload,
-    context: row.context as unknown as PlatformContext,
-    source: row.source,
-    broadcast: row.broadcast,
-    occurredAt: row.occurred_at.toISOString(),
-  };
 }
 
 /** A leased bucket, its batch of messages, and how far this step got with it. */
@@ -259,7 +246,7 @@ class DbConsumerRunner {
   /** Applies followed events in one transaction; false when a handler (or the database) failed. */
   private async runTogether(rows: readonly MessageRow[]): Promise<boolean> {
     try {
-      await this.deps.executor.runBatch(this.spec, rows.map(messageToEvent));
+      await this.deps.executor.runBatch(this.spec, rows.map(rowToEvent));
       return true;
     } catch (error) {
       this.log.debug({ err: error, events: rows.length }, 'consumer batch failed; applying its events one at a time');
@@ -282,7 +269,7 @@ class DbConsumerRunner {
   private async runOne(batch: BucketBatch, row: MessageRow): Promise<boolean> {
     const { config, executor, deadLetters } = this.deps;
     if (matchesTopic(this.spec.topics, row.type)) {
-      const event = messageToEvent(row);
+      const event = rowToEvent(row);
       try {
         await executor.run(this.spec, event);
       } catch (error) {
@@ -385,7 +372,7 @@ class BroadcastListener implements Worker {
     if (!id) return;
     try {
       const row = await this.db.selectFrom('events.message').selectAll().where('id', '=', id).executeTakeFirst();
-      if (row) this.dispatch(messageToEvent(row));
+      if (row) this.dispatch(rowToEvent(row));
     } catch (error) {
       this.deps.logger.warn({ err: error, eventId: id }, 'broadcast could not be read');
     }

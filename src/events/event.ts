@@ -35,6 +35,31 @@ export interface BusEvent {
   readonly occurredAt: string;
 }
 
+/** An event as a row stores it (an outbox, the database bus, with its source schema). */
+export interface StoredEventRow {
+  readonly id: string;
+  readonly type: string;
+  readonly key: string;
+  readonly payload: JsonValue;
+  readonly context: JsonValue;
+  readonly source: string;
+  readonly broadcast: boolean;
+  readonly occurred_at: Date;
+}
+
+export function rowToEvent(row: StoredEventRow): BusEvent {
+  return {
+    id: row.id,
+    type: row.type,
+    key: row.key,
+    payload: row.payload,
+    context: row.context as unknown as PlatformContext,
+    source: row.source,
+    broadcast: row.broadcast,
+    occurredAt: row.occurred_at.toISOString(),
+  };
+}
+
 export const eventTypePattern = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
 export const schemaNamePattern = /^[a-z_][a-z0-9_]{0,62}$/;
 export const eventKeyMaxLength = 200;

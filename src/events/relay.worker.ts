@@ -8,9 +8,9 @@
  * at least two thirds of the lease left.
  */
 import { sql, type Kysely } from 'kysely';
-import { subsystems, type Config, type Databases, type Logger, type PlatformContext, type Subsystem } from '../platform/index.js';
+import { subsystems, type Config, type Databases, type Logger, type Subsystem } from '../platform/index.js';
 import type { Bus } from './bus.js';
-import type { BusEvent, JsonValue } from './event.js';
+import { rowToEvent, type JsonValue } from './event.js';
 import type { EventsDB } from './events.table.js';
 
 interface OutboxRow {
@@ -102,7 +102,7 @@ export class Relay {
       const batch = rows.rows.filter((row) => row.outbox === schema).sort((a, b) => (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
       if (batch.length === 0) continue;
       try {
-        await bus.publish(batch.map((row) => toBusEvent(schema, row)));
+        await bus.publish(batch.map((row) => rowToEvent({ ...row, source: schema })));
         const seqs = batch.map((row) => row.seq.toString());
         await sql`delete from ${sql.table(`${schema}.outbox`)} where seq = any(${seqs}::bigint[])`.execute(db);
         more = more || batch.length === config.eventsRelayBatchMax;
@@ -143,15 +143,3 @@ export class Relay {
   }
 }
 
-function toBusEvent(source: string, row: OutboxRow): BusEvent {
-  return {
-    id: row.id,
-    type: row.type,
-    key: row.key,
-    payload: row.payload,
-    context: row.context as unknown as PlatformContext,
-    source,
-    broadcast: row.broadcast,
-    occurredAt: row.occurred_at.toISOString(),
-  };
-}
